@@ -1,0 +1,37 @@
+package dev.merv.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+
+/**
+ * What a loader hands the trainer: one padded micro-batch.
+ *
+ * @param inputIds {@code [B, T]} int64, right-padded
+ * @param attentionMask {@code [B, T]} bool, true for real tokens (from lengths, or from {@code id != pad} in parity mode)
+ * @param labels {@code [B, T]} int64, -100 where not supervised
+ * @param pixels one tensor per encoder holding only the multimodal rows, in {@code multimodalIndices} order,
+ *     laid out as that encoder's transform says with a leading batch axis; empty when no row is multimodal
+ * @param multimodalIndices rows (ascending) that carry a video or image
+ * @param isImage per row: whether its media is a still image
+ * @param supervisedTokens number of label positions != -100 after the shift (for token-weighted accumulation)
+ * @param manager owns every array above; closed with the batch
+ */
+public record MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
+        int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager) implements AutoCloseable {
+
+    public static final long IGNORE_INDEX = -100;
+
+    public int batchSize() {
+        return (int) inputIds.getShape().get(0);
+    }
+
+    public boolean hasMedia() {
+        return multimodalIndices.length > 0;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

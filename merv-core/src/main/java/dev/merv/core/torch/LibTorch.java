@@ -1,0 +1,62 @@
+package dev.merv.core.torch;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.LibUtils;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * JNA direct-mapped bindings to the AOTInductor C shim exported by the {@code libtorch_cpu.so}
+ * that DJL loaded.
+ *
+ * <p>Direct mapping ({@link Native#register}) is the cheapest JNA call path. The library is opened
+ * by full path because DJL loads it with {@code System.load} (RTLD_LOCAL), so its symbols are not
+ * global. Everything here is package-private: the rest of merv goes through {@link Torch}.
+ */
+final class LibTorch {
+
+    static final Path LIBRARY;
+
+    static {
+        Engine engine = Engine.getEngine("PyTorch"); // extracts and loads libtorch first
+        if (engine == null) {
+            throw new IllegalStateException("the DJL PyTorch engine is not on the classpath");
+        }
+        Path lib = Path.of(LibUtils.getLibtorchPath(), "libtorch_cpu.so");
+        if (!Files.exists(lib)) {
+            throw new IllegalStateException("libtorch_cpu.so not found at " + lib
+                    + " (DJL engine " + engine.getVersion() + ")");
+        }
+        LIBRARY = lib;
+        Native.register(LibTorch.class, NativeLibrary.getInstance(lib.toString()));
+    }
+
+    private LibTorch() {}
+
+    static void init() {}
+
+    // AOTITorchError aoti_torch_call_dispatcher(const char* op, const char* overload, StableIValue* stack)
+    static native int aoti_torch_call_dispatcher(Pointer op, Pointer overload, long[] stack);
+
+    static native int aoti_torch_new_tensor_handle(long orig, long[] out);
+
+    static native int aoti_torch_delete_tensor_object(long handle);
+
+    static native int aoti_torch_get_dtype(long handle, int[] out);
+
+    static native int aoti_torch_get_device_type(long handle, int[] out);
+
+    static native int aoti_torch_get_device_index(long handle, int[] out);
+
+    static native int aoti_torch_get_numel(long handle, long[] out);
+
+    static native int aoti_torch_get_data_ptr(long handle, long[] out);
+
+    /** C++ {@code bool}: one byte. */
+    static native byte aoti_torch_grad_mode_is_enabled();
+
+    static native void aoti_torch_grad_mode_set_enabled(byte enabled);
+}

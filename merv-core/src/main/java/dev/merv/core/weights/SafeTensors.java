@@ -1,0 +1,369 @@
+package dev.merv.core.weights;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A memory-mapped safetensors file.
+ *
+ * <p>The header is parsed with 64-bit offsets and validated before anything is allocated: header
+ * length within the file, every dtype known, shapes non-negative, each tensor's byte range equal to
+ * {@code numel * elementSize}, inside the data section and not overlapping another. Tensor bytes are
+ * mapped and handed to libtorch directly (one native copy, no Java-heap copy): BF16 bytes enter as
+ * FLOAT16 and are reinterpreted bit-exactly through the bridge, because DJL's JNI aborts on a bf16
+ * dtype. Files and tensors past 2 GiB work; a tensor larger than one mapping is read in row blocks.
+ */
+public final class SafeTensors implements WeightSource, AutoCloseable {
+
+    /** Largest header accepted (the format's own reference implementation uses 100 MB). */
+    static final long MAX_HEADER = 100L * 1024 * 1024;
+
+    private final Path file;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+
+    private SafeTensors(Path file, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors,
+            Map<String, String> metadata) {
+        this.file = file;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    /** Opens and validates {@code file}; throws {@link WeightFormatException} naming the file and tensor. */
+    public static SafeTensors open(Path file) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new WeightFormatException(file, null, "cannot open: " + e, e);
+        }
+        try {
+            long size = ch.size();
+            if (size < 8) {
+                throw new WeightFormatException(file, null, "truncated: " + size + " bytes, no header length");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+                throw new WeightFormatException(file, null, "header length " + headerLen
+                        + " is impossible for a file of " + size + " bytes");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, hb, 8);
+            String json = new String(hb.array(), StandardCharsets.UTF_8);
+            long dataStart = 8 + headerLen;
+            long dataLen = size - dataStart;
+            Map<String, TensorInfo> infos = new LinkedHashMap<>();
+            Map<String, String> meta = new LinkedHashMap<>();
+            parseHeader(file, json, dataLen, infos, meta);
+            return new SafeTensors(file, ch, dataStart, Collections.unmodifiableMap(infos),
+                    Collections.unmodifiableMap(meta));
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new WeightFormatException(file, null, "read failed: " + e, e);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    private static void parseHeader(Path file, String json, long dataLen, Map<String, TensorInfo> infos,
+            Map<String, String> meta) {
+        JsonObject root;
+        try {
+            // a duplicate key would be silently overwritten by a JSON object; count keys first
+            root = JsonParser.parseString(json).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new WeightFormatException(file, null, "header is not a JSON object: " + e.getMessage(), e);
+        }
+        int declared = countTopLevelKeys(json);
+        if (declared != root.size()) {
+            throw new WeightFormatException(file, null, "header has duplicate tensor names (" + declared
+                    + " keys, " + root.size() + " distinct)");
+        }
+        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+            String name = e.getKey();
+            if (name.equals("__metadata__")) {
+                if (e.getValue().isJsonObject()) {
+                    for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                        meta.put(m.getKey(), m.getValue().isJsonPrimitive() ? m.getValue().getAsString() : m.getValue().toString());
+                    }
+                }
+                continue;
+            }
+            try {
+                JsonObject t = e.getValue().getAsJsonObject();
+                String dt = t.get("dtype").getAsString();
+                ScalarType st = dtypeOf(dt);
+                if (st == null) {
+                    throw new WeightFormatException(file, name, "unsupported dtype '" + dt
+                            + "' (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
+                }
+                var shapeArr = t.get("shape").getAsJsonArray();
+                long[] shape = new long[shapeArr.size()];
+                long numel = 1;
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = shapeArr.get(i).getAsLong();
+                    if (shape[i] < 0) {
+                        throw new WeightFormatException(file, name, "negative dimension in shape " + shapeArr);
+                    }
+                    numel = Math.multiplyExact(numel, shape[i]);
+                }
+                var off = t.get("data_offsets").getAsJsonArray();
+                if (off.size() != 2) {
+                    throw new WeightFormatException(file, name, "data_offsets must have two entries");
+                }
+                long begin = off.get(0).getAsLong();
+                long end = off.get(1).getAsLong();
+                if (begin < 0 || end < begin || end > dataLen) {
+                    throw new WeightFormatException(file, name, "data_offsets [" + begin + ", " + end
+                            + ") outside the data section of " + dataLen + " bytes (truncated file?)");
+                }
+                long expected = Math.multiplyExact(numel, st.bytes());
+                if (end - begin != expected) {
+                    throw new WeightFormatException(file, name, "byte range " + (end - begin)
+                            + " does not match shape x dtype = " + expected);
+                }
+                infos.put(name, new TensorInfo(name, dt, st, shape, begin, end));
+            } catch (WeightFormatException ex) {
+                throw ex;
+            } catch (RuntimeException ex) {
+                throw new WeightFormatException(file, name, "malformed header entry: " + ex.getMessage(), ex);
+            }
+        }
+        List<TensorInfo> sorted = new ArrayList<>(infos.values());
+        sorted.sort((a, b) -> Long.compare(a.begin(), b.begin()));
+        for (int i = 1; i < sorted.size(); i++) {
+            TensorInfo prev = sorted.get(i - 1);
+            TensorInfo cur = sorted.get(i);
+            if (cur.begin() < prev.end() && cur.byteSize() > 0 && prev.byteSize() > 0) {
+                throw new WeightFormatException(file, cur.name(), "bytes overlap tensor '" + prev.name() + "'");
+            }
+        }
+    }
+
+    /** Counts keys of the top-level object without building it (to detect duplicates). */
+    private static int countTopLevelKeys(String json) {
+        int depth = 0;
+        int keys = 0;
+        boolean inString = false;
+        boolean expectKey = false;
+        for (int i = 0; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+                continue;
+            }
+            switch (c) {
+                case '"':
+                    if (depth == 1 && expectKey) {
+                        keys++;
+                        expectKey = false;
+                    }
+                    inString = true;
+                    break;
+                case '{': case '[':
+                    depth++;
+                    if (depth == 1) {
+                        expectKey = true;
+                    }
+                    break;
+                case '}': case ']':
+                    depth--;
+                    break;
+                case ',':
+                    if (depth == 1) {
+                        expectKey = true;
+                    }
+                    break;
+                default:
+            }
+        }
+        return keys;
+    }
+
+    static ScalarType dtypeOf(String dt) {
+        switch (dt) {
+            case "F32": return ScalarType.FLOAT32;
+            case "F16": return ScalarType.FLOAT16;
+            case "BF16": return ScalarType.BFLOAT16;
+            case "F64": return ScalarType.FLOAT64;
+            case "I64": return ScalarType.INT64;
+            case "I32": return ScalarType.INT32;
+            case "I16": return ScalarType.INT16;
+            case "I8": return ScalarType.INT8;
+            case "U8": return ScalarType.UINT8;
+            case "BOOL": return ScalarType.BOOL;
+            default: return null;
+        }
+    }
+
+    static String nameOf(ScalarType t) {
+        switch (t) {
+            case FLOAT32: return "F32";
+            case FLOAT16: return "F16";
+            case BFLOAT16: return "BF16";
+            case FLOAT64: return "F64";
+            case INT64: return "I64";
+            case INT32: return "I32";
+            case INT16: return "I16";
+            case INT8: return "I8";
+            case UINT8: return "U8";
+            case BOOL: return "BOOL";
+            default: throw new IllegalArgumentException("no safetensors name for " + t);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return file.toString();
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    @Override
+    public TensorInfo info(String name) {
+        TensorInfo t = tensors.get(name);
+        if (t == null) {
+            throw new WeightFormatException(file, name, "no such tensor (file has " + tensors.size() + ")");
+        }
+        return t;
+    }
+
+    public Map<String, TensorInfo> tensors() {
+        return tensors;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Loads a tensor in its stored dtype, owned by {@code manager}. */
+    public NDArray load(String name, NDManager manager) {
+        return load(name, manager, null);
+    }
+
+    /** Loads a tensor converted to {@code as} (null keeps the stored dtype), owned by {@code manager}. */
+    @Override
+    public NDArray load(String name, NDManager manager, ScalarType as) {
+        TensorInfo t = info(name);
+        ScalarType target = as == null ? t.dtype() : as;
+        long bytes = t.byteSize();
+        if (bytes <= Integer.MAX_VALUE - 8 && t.numel() <= Integer.MAX_VALUE) {
+            return loadRange(t, manager, target, t.begin(), t.shape());
+        }
+        // larger than one mapping: read blocks of rows and concatenate
+        if (t.shape().length == 0) {
+            throw new WeightFormatException(file, name, "scalar larger than 2 GiB");
+        }
+        long rowBytes = bytes / t.shape()[0];
+        long rowsPerBlock = Math.max(1, (Integer.MAX_VALUE / 2) / Math.max(1, rowBytes));
+        NDList parts = new NDList();
+        try (NDManager tmp = manager.newSubManager()) {
+            for (long r = 0; r < t.shape()[0]; r += rowsPerBlock) {
+                long rows = Math.min(rowsPerBlock, t.shape()[0] - r);
+                long[] shape = t.shape().clone();
+                shape[0] = rows;
+                parts.add(loadRange(t, tmp, target, t.begin() + r * rowBytes, shape));
+            }
+            NDArray all = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts);
+            all.attach(manager);
+            return all;
+        }
+    }
+
+    private NDArray loadRange(TensorInfo t, NDManager manager, ScalarType target, long begin, long[] shape) {
+        long numel = 1;
+        for (long d : shape) {
+            numel *= d;
+        }
+        long len = numel * t.dtype().bytes();
+        if (numel == 0) {
+            return Torch.copy(manager.zeros(new Shape(shape), ScalarType.FLOAT32.djl()), target);
+        }
+        MappedByteBuffer buf;
+        try {
+            buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, len);
+        } catch (IOException e) {
+            throw new WeightFormatException(file, t.name(), "mmap failed: " + e, e);
+        }
+        buf.order(ByteOrder.nativeOrder());
+        ScalarType stored = t.dtype();
+        DataType carrier = stored == ScalarType.BFLOAT16 ? DataType.FLOAT16 : stored.djl();
+        try (NDManager tmp = manager.newSubManager()) {
+            NDArray blob = tmp.create(buf, new Shape(shape), carrier);
+            NDArray typed = stored == ScalarType.BFLOAT16 ? Torch.viewAs(blob, ScalarType.BFLOAT16) : blob;
+            // _to_copy always allocates: the result no longer aliases the mapping
+            NDArray owned = Torch.copy(typed, target);
+            owned.attach(manager);
+            return owned;
+        }
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer dst, long pos) throws IOException {
+        while (dst.hasRemaining()) {
+            int n = ch.read(dst, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file");
+            }
+            pos += n;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing more to report than the original failure
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel);
+    }
+}

@@ -1,0 +1,213 @@
+package dev.merv.core.testing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.weights.SafeTensors;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One golden fixture directory ({@code config.json}, {@code meta.json}, {@code model.safetensors},
+ * {@code io.safetensors}), found through {@code -Dmerv.fixtures=DIR} when set, else in the test
+ * module's own {@code src/test/resources/fixtures/<name>}. A missing or incomplete fixture is a test
+ * failure, never a skip. Every size a test uses must come from {@link #config()} / {@link #meta()}.
+ */
+public final class Fixture implements AutoCloseable {
+
+    /** System property naming a directory laid out like {@code shared/fixtures}. */
+    public static final String PROPERTY = "merv.fixtures";
+
+    private final String name;
+    private final Path dir;
+    private final JsonObject config;
+    private final JsonObject meta;
+    private SafeTensors io;
+    private SafeTensors model;
+
+    private Fixture(String name, Path dir, JsonObject config, JsonObject meta) {
+        this.name = name;
+        this.dir = dir;
+        this.config = config;
+        this.meta = meta;
+    }
+
+    /** The fixture root in use: {@code -Dmerv.fixtures} or the module's test resources. */
+    public static Path root() {
+        String prop = System.getProperty(PROPERTY);
+        if (prop != null && !prop.isBlank() && !prop.startsWith("${")) {
+            Path p = Path.of(prop);
+            if (!Files.isDirectory(p)) {
+                throw new AssertionError("-D" + PROPERTY + "=" + prop + " is not a directory");
+            }
+            return p;
+        }
+        URL url = Fixture.class.getClassLoader().getResource("fixtures");
+        if (url == null) {
+            throw new AssertionError("no fixtures: set -D" + PROPERTY + "=DIR or add src/test/resources/fixtures");
+        }
+        try {
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Opens fixture {@code name}; fails (never skips) when its directory or a required file is missing. */
+    public static Fixture open(String name) {
+        Path dir = root().resolve(name);
+        if (!Files.isDirectory(dir)) {
+            throw new AssertionError("fixture '" + name + "' missing: " + dir);
+        }
+        Path meta = dir.resolve("meta.json");
+        if (!Files.exists(meta)) {
+            throw new AssertionError("fixture '" + name + "' incomplete: no meta.json in " + dir);
+        }
+        Path cfg = dir.resolve("config.json");
+        JsonObject config = Files.exists(cfg) ? json(cfg).getAsJsonObject() : new JsonObject();
+        return new Fixture(name, dir, config, json(meta).getAsJsonObject());
+    }
+
+    static JsonElement json(Path p) {
+        try {
+            return JsonParser.parseString(Files.readString(p, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public JsonObject config() {
+        return config;
+    }
+
+    public JsonObject meta() {
+        return meta;
+    }
+
+    public Path file(String relative) {
+        Path p = dir.resolve(relative);
+        if (!Files.exists(p)) {
+            throw new AssertionError("fixture '" + name + "' incomplete: no " + relative);
+        }
+        return p;
+    }
+
+    /** {@code io.safetensors}: inputs, outputs, grads, hidden. */
+    public SafeTensors io() {
+        if (io == null) {
+            io = SafeTensors.open(file("io.safetensors"));
+        }
+        return io;
+    }
+
+    /** {@code model.safetensors}: the weights, upstream names. */
+    public SafeTensors model() {
+        if (model == null) {
+            model = SafeTensors.open(file("model.safetensors"));
+        }
+        return model;
+    }
+
+    /** A tensor of {@code io.safetensors} in its stored dtype; fails naming the fixture when absent. */
+    public NDArray io(String tensor, NDManager manager) {
+        if (!io().contains(tensor)) {
+            throw new AssertionError("fixture '" + name + "' has no tensor '" + tensor + "' in io.safetensors");
+        }
+        return io().load(tensor, manager, null);
+    }
+
+    public NDArray ioFloat(String tensor, NDManager manager) {
+        if (!io().contains(tensor)) {
+            throw new AssertionError("fixture '" + name + "' has no tensor '" + tensor + "' in io.safetensors");
+        }
+        return io().load(tensor, manager, ScalarType.FLOAT32);
+    }
+
+    /** Names in {@code io.safetensors} starting with {@code prefix}, sorted. */
+    public List<String> ioNames(String prefix) {
+        List<String> out = new ArrayList<>();
+        for (String n : io().names()) {
+            if (n.startsWith(prefix)) {
+                out.add(n);
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** A list-valued meta entry (inputs/outputs/grads/hidden). */
+    public List<String> metaList(String key) {
+        List<String> out = new ArrayList<>();
+        JsonElement e = meta.get(key);
+        if (e != null && e.isJsonArray()) {
+            e.getAsJsonArray().forEach(x -> out.add(x.getAsString()));
+        }
+        return out;
+    }
+
+    public double atol() {
+        return meta.has("atol") ? meta.get("atol").getAsDouble() : 1e-5;
+    }
+
+    public double rtol() {
+        return meta.has("rtol") ? meta.get("rtol").getAsDouble() : 1e-4;
+    }
+
+    public double gradAtol() {
+        return meta.has("grad_atol") ? meta.get("grad_atol").getAsDouble() : atol();
+    }
+
+    /**
+     * The tolerance for one tensor: its entry in {@code meta.tolerances} when present, else
+     * {@code grad_atol} for {@code grad.*} and {@code atol} otherwise, with the fixture's rtol.
+     */
+    public Tolerance tolerance(String tensor) {
+        JsonElement t = meta.get("tolerances");
+        if (t != null && t.isJsonObject() && t.getAsJsonObject().has(tensor)) {
+            JsonObject o = t.getAsJsonObject().getAsJsonObject(tensor);
+            return new Tolerance(o.has("atol") ? o.get("atol").getAsDouble() : atol(),
+                    o.has("rtol") ? o.get("rtol").getAsDouble() : rtol());
+        }
+        return new Tolerance(tensor.startsWith("grad.") ? gradAtol() : atol(), rtol());
+    }
+
+    /** Asserts {@code actual} matches {@code io[tensor]} within {@link #tolerance}. */
+    public void assertMatches(String tensor, NDArray actual) {
+        try (NDManager m = actual.getManager().newSubManager()) {
+            NDArray expected = ioFloat(tensor, m);
+            Tolerance tol = tolerance(tensor);
+            Compare.assertClose(name + ":" + tensor, actual, expected, tol.atol(), tol.rtol());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (io != null) {
+            io.close();
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    /** Elementwise {@code |actual - expected| <= atol + rtol * |expected|}. */
+    public record Tolerance(double atol, double rtol) {}
+}
