@@ -46,9 +46,12 @@ public enum ScalarType {
         return this == FLOAT16 || this == FLOAT32 || this == FLOAT64 || this == BFLOAT16;
     }
 
-    /** True when DJL's JNI can take this dtype without aborting the JVM (its ordinals 0-8). */
+    /**
+     * True when DJL's JNI can take this dtype without aborting the JVM: only DJL ordinals 0-8 are
+     * mapped (FLOAT32..COMPLEX64), so bf16 and int16 (DJL ordinals 11 and 15) are not.
+     */
     public boolean djlSafe() {
-        return this != BFLOAT16;
+        return djl.ordinal() <= DataType.COMPLEX64.ordinal();
     }
 
     public static ScalarType ofCode(int code) {

@@ -179,14 +179,26 @@ public final class Torch {
      * its mode as a {@code str}, which libtorch 2.7's entry point cannot pass, so it is composed.
      */
     public static NDArray geluTanh(NDArray x) {
-        try (NDArray cube = x.mul(x).mul(x)) {
-            NDArray inner = x.add(cube.mul(0.044715f)).mul((float) Math.sqrt(2.0 / Math.PI));
-            NDArray t = tanh(inner);
-            NDArray out = x.mul(0.5f).mul(t.add(1f));
-            inner.close();
-            t.close();
-            return out;
-        }
+        // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); every intermediate is closed here so that a
+        // long-lived manager does not collect six temporaries per call (autograd keeps what it needs)
+        NDArray x2 = x.mul(x);
+        NDArray x3 = x2.mul(x);
+        x2.close();
+        NDArray c = x3.mul(0.044715f);
+        x3.close();
+        NDArray inner = x.add(c);
+        c.close();
+        NDArray scaled = inner.mul((float) Math.sqrt(2.0 / Math.PI));
+        inner.close();
+        NDArray t = tanh(scaled);
+        scaled.close();
+        NDArray onePlus = t.add(1f);
+        t.close();
+        NDArray half = x.mul(0.5f);
+        NDArray out = half.mul(onePlus);
+        half.close();
+        onePlus.close();
+        return out;
     }
 
     /** Softmax along {@code axis}; {@code accumulate} (nullable) is the dtype computed and returned. */

@@ -6,13 +6,17 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -98,19 +102,30 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
 
     private static void parseHeader(Path file, String json, long dataLen, Map<String, TensorInfo> infos,
             Map<String, String> meta) {
-        JsonObject root;
-        try {
-            // a duplicate key would be silently overwritten by a JSON object; count keys first
-            root = JsonParser.parseString(json).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new WeightFormatException(file, null, "header is not a JSON object: " + e.getMessage(), e);
+        // streamed rather than parsed into a JsonObject, which would silently keep the last of two
+        // entries with the same name
+        Map<String, JsonElement> entries = new LinkedHashMap<>();
+        try (JsonReader in = new JsonReader(new StringReader(json))) {
+            in.setLenient(false);
+            if (in.peek() != JsonToken.BEGIN_OBJECT) {
+                throw new WeightFormatException(file, null, "header is not a JSON object");
+            }
+            in.beginObject();
+            while (in.hasNext()) {
+                String name = in.nextName();
+                JsonElement value = JsonParser.parseReader(in);
+                if (entries.put(name, value) != null) {
+                    throw new WeightFormatException(file, name, "duplicate tensor name in the header");
+                }
+            }
+            in.endObject();
+            if (in.peek() != JsonToken.END_DOCUMENT) {
+                throw new WeightFormatException(file, null, "trailing data after the header object");
+            }
+        } catch (IOException | JsonParseException | IllegalStateException e) {
+            throw new WeightFormatException(file, null, "header is not valid JSON: " + e.getMessage(), e);
         }
-        int declared = countTopLevelKeys(json);
-        if (declared != root.size()) {
-            throw new WeightFormatException(file, null, "header has duplicate tensor names (" + declared
-                    + " keys, " + root.size() + " distinct)");
-        }
-        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+        for (Map.Entry<String, JsonElement> e : entries.entrySet()) {
             String name = e.getKey();
             if (name.equals("__metadata__")) {
                 if (e.getValue().isJsonObject()) {
@@ -121,29 +136,32 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
                 continue;
             }
             try {
+                if (!e.getValue().isJsonObject()) {
+                    throw new WeightFormatException(file, name, "entry is not an object");
+                }
                 JsonObject t = e.getValue().getAsJsonObject();
-                String dt = t.get("dtype").getAsString();
+                String dt = field(file, name, t, "dtype").getAsString();
                 ScalarType st = dtypeOf(dt);
                 if (st == null) {
                     throw new WeightFormatException(file, name, "unsupported dtype '" + dt
                             + "' (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)");
                 }
-                var shapeArr = t.get("shape").getAsJsonArray();
+                JsonArray shapeArr = field(file, name, t, "shape").getAsJsonArray();
                 long[] shape = new long[shapeArr.size()];
                 long numel = 1;
                 for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeArr.get(i).getAsLong();
+                    shape[i] = exactLong(shapeArr.get(i));
                     if (shape[i] < 0) {
                         throw new WeightFormatException(file, name, "negative dimension in shape " + shapeArr);
                     }
                     numel = Math.multiplyExact(numel, shape[i]);
                 }
-                var off = t.get("data_offsets").getAsJsonArray();
+                JsonArray off = field(file, name, t, "data_offsets").getAsJsonArray();
                 if (off.size() != 2) {
                     throw new WeightFormatException(file, name, "data_offsets must have two entries");
                 }
-                long begin = off.get(0).getAsLong();
-                long end = off.get(1).getAsLong();
+                long begin = exactLong(off.get(0));
+                long end = exactLong(off.get(1));
                 if (begin < 0 || end < begin || end > dataLen) {
                     throw new WeightFormatException(file, name, "data_offsets [" + begin + ", " + end
                             + ") outside the data section of " + dataLen + " bytes (truncated file?)");
@@ -151,68 +169,43 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
                 long expected = Math.multiplyExact(numel, st.bytes());
                 if (end - begin != expected) {
                     throw new WeightFormatException(file, name, "byte range " + (end - begin)
-                            + " does not match shape x dtype = " + expected);
+                            + " does not match shape " + shapeArr + " x " + dt + " = " + expected + " bytes");
                 }
                 infos.put(name, new TensorInfo(name, dt, st, shape, begin, end));
             } catch (WeightFormatException ex) {
                 throw ex;
             } catch (RuntimeException ex) {
-                throw new WeightFormatException(file, name, "malformed header entry: " + ex.getMessage(), ex);
+                throw new WeightFormatException(file, name, "malformed header entry: " + ex, ex);
             }
         }
+        // sorted by start: a range overlaps an earlier one exactly when it starts before the furthest
+        // end seen so far (comparing with the previous range only misses a range nested in an earlier one)
         List<TensorInfo> sorted = new ArrayList<>(infos.values());
+        sorted.removeIf(t -> t.byteSize() == 0);
         sorted.sort((a, b) -> Long.compare(a.begin(), b.begin()));
-        for (int i = 1; i < sorted.size(); i++) {
-            TensorInfo prev = sorted.get(i - 1);
-            TensorInfo cur = sorted.get(i);
-            if (cur.begin() < prev.end() && cur.byteSize() > 0 && prev.byteSize() > 0) {
-                throw new WeightFormatException(file, cur.name(), "bytes overlap tensor '" + prev.name() + "'");
+        TensorInfo furthest = null;
+        for (TensorInfo cur : sorted) {
+            if (furthest != null && cur.begin() < furthest.end()) {
+                throw new WeightFormatException(file, cur.name(), "bytes [" + cur.begin() + ", " + cur.end()
+                        + ") overlap tensor '" + furthest.name() + "' [" + furthest.begin() + ", " + furthest.end() + ")");
+            }
+            if (furthest == null || cur.end() > furthest.end()) {
+                furthest = cur;
             }
         }
     }
 
-    /** Counts keys of the top-level object without building it (to detect duplicates). */
-    private static int countTopLevelKeys(String json) {
-        int depth = 0;
-        int keys = 0;
-        boolean inString = false;
-        boolean expectKey = false;
-        for (int i = 0; i < json.length(); i++) {
-            char c = json.charAt(i);
-            if (inString) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == '"') {
-                    inString = false;
-                }
-                continue;
-            }
-            switch (c) {
-                case '"':
-                    if (depth == 1 && expectKey) {
-                        keys++;
-                        expectKey = false;
-                    }
-                    inString = true;
-                    break;
-                case '{': case '[':
-                    depth++;
-                    if (depth == 1) {
-                        expectKey = true;
-                    }
-                    break;
-                case '}': case ']':
-                    depth--;
-                    break;
-                case ',':
-                    if (depth == 1) {
-                        expectKey = true;
-                    }
-                    break;
-                default:
-            }
+    private static JsonElement field(Path file, String tensor, JsonObject t, String key) {
+        JsonElement v = t.get(key);
+        if (v == null || v.isJsonNull()) {
+            throw new WeightFormatException(file, tensor, "entry has no '" + key + "'");
         }
-        return keys;
+        return v;
+    }
+
+    /** An integral JSON number; fractions and values beyond 64 bits are refused, not rounded. */
+    private static long exactLong(JsonElement e) {
+        return e.getAsBigDecimal().longValueExact();
     }
 
     static ScalarType dtypeOf(String dt) {
@@ -323,7 +316,11 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
         }
         long len = numel * t.dtype().bytes();
         if (numel == 0) {
-            return Torch.copy(manager.zeros(new Shape(shape), ScalarType.FLOAT32.djl()), target);
+            try (NDManager tmp = manager.newSubManager()) {
+                NDArray empty = Torch.copy(tmp.zeros(new Shape(shape), DataType.FLOAT32), target);
+                empty.attach(manager);
+                return empty;
+            }
         }
         MappedByteBuffer buf;
         try {
@@ -333,10 +330,12 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
         }
         buf.order(ByteOrder.nativeOrder());
         ScalarType stored = t.dtype();
-        DataType carrier = stored == ScalarType.BFLOAT16 ? DataType.FLOAT16 : stored.djl();
+        // DJL's JNI aborts on bf16 and int16 (its dtype ordinals above 8); both are 2-byte types, so
+        // their bytes enter as FLOAT16 and are reinterpreted bit-exactly by the bridge
+        DataType carrier = stored.djlSafe() ? stored.djl() : DataType.FLOAT16;
         try (NDManager tmp = manager.newSubManager()) {
             NDArray blob = tmp.create(buf, new Shape(shape), carrier);
-            NDArray typed = stored == ScalarType.BFLOAT16 ? Torch.viewAs(blob, ScalarType.BFLOAT16) : blob;
+            NDArray typed = stored.djlSafe() ? blob : Torch.viewAs(blob, stored);
             // _to_copy always allocates: the result no longer aliases the mapping
             NDArray owned = Torch.copy(typed, target);
             owned.attach(manager);
