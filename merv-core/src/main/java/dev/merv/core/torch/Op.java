@@ -20,8 +20,19 @@ import java.util.Locale;
  * is checked before the native call (a short stack would make libtorch read past it), and kinds the
  * 2.7 entry point cannot convert (lists, {@code Scalar}, {@code str}, {@code Generator}) are refused
  * at declaration time with the argument named. Trailing arguments with defaults may be omitted.
+ *
+ * <p>The schema must be copied exactly from libtorch ({@code native_functions.yaml} or
+ * {@code torch._C._jit_get_schemas_for_operator}): libtorch 2.7's entry point offers no way to read
+ * the registered schema back, and it decodes each slot by the <em>registered</em> argument type, so
+ * a declaration that says {@code int} where libtorch has {@code Tensor} hands it a bogus pointer.
+ * Where the declared kind is one libtorch cannot convert (e.g. {@code float} declared for a real
+ * {@code Scalar}) the call is refused with a {@link BridgeException}. An op name that does not exist
+ * is refused the same way; its argument handles are then not freed (libtorch gives up before taking
+ * them), which is acceptable on an error path only.
  */
 public final class Op {
+
+    private static final int SPARE_SLOTS = 4;
 
     enum Kind { TENSOR, INT, FLOAT, BOOL, SCALAR_TYPE, DEVICE, LAYOUT, MEMORY_FORMAT }
 
@@ -110,7 +121,9 @@ public final class Op {
             throw new BridgeException(qualifiedName, "takes " + args.size() + " arguments, got "
                     + values.length + " (schema: " + schema + ")");
         }
-        long[] stack = new long[Math.max(args.size(), returns)];
+        // spare zero slots: a declared schema with fewer returns than the real op would otherwise let
+        // libtorch write its extra results past the end of the stack
+        long[] stack = new long[Math.max(args.size(), returns) + SPARE_SLOTS];
         int encoded = 0;
         try {
             for (int i = 0; i < args.size(); i++) {
