@@ -133,6 +133,9 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
                 rev = Files.readString(repo.resolve("refs").resolve(rev), StandardCharsets.UTF_8).trim();
             }
             Path snaps = repo.resolve("snapshots");
+            if (rev != null && (rev.isEmpty() || rev.contains("/") || rev.contains("\\") || rev.startsWith("."))) {
+                throw new IllegalArgumentException("revision '" + rev + "' of " + repo + " is not a snapshot name");
+            }
             if (rev != null && Files.isDirectory(snaps.resolve(rev))) {
                 return Optional.of(snaps.resolve(rev));
             }
@@ -151,15 +154,19 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
     }
 
     /**
-     * An explicit directory when it exists, else {@code repoId} in the HF cache; the error lists where
-     * it looked.
+     * An explicit directory when it exists, else {@code repoId} in the HF cache found through the
+     * environment ({@link #hfCacheHub()}); the error lists where it looked.
      */
     public static Path resolve(String pathOrRepoId) {
+        return resolve(pathOrRepoId, hfCacheHub());
+    }
+
+    /** As {@link #resolve(String)} with an explicit hub directory ({@code <HF_HOME>/hub}). */
+    public static Path resolve(String pathOrRepoId, Path hub) {
         Path p = Path.of(pathOrRepoId);
         if (Files.isDirectory(p)) {
             return p;
         }
-        Path hub = hfCacheHub();
         return findInCache(hub, pathOrRepoId, null).orElseThrow(() -> new IllegalArgumentException(
                 "weights for '" + pathOrRepoId + "' not found: not a directory, and not in the HF cache at "
                         + hub.resolve("models--" + pathOrRepoId.replace("/", "--"))

@@ -6,9 +6,11 @@ import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 
@@ -43,6 +45,7 @@ public final class WeightLoader {
             boolean strict, Predicate<String> ignoreUnexpected) {
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
+        Set<String> mismatchedNames = new HashSet<>();
         List<String> loaded = new ArrayList<>();
         for (Map.Entry<String, Param> e : table.entrySet()) {
             if (!source.names().contains(e.getKey())) {
@@ -53,6 +56,7 @@ public final class WeightLoader {
             long[] want = e.getValue().shape().getShape();
             if (!Arrays.equals(have, want)) {
                 mismatched.add(e.getKey() + " " + Arrays.toString(have) + " vs expected " + Arrays.toString(want));
+                mismatchedNames.add(e.getKey());
             }
         }
         List<String> unexpected = new ArrayList<>();
@@ -67,7 +71,7 @@ public final class WeightLoader {
         }
         Map<String, Param> todo = new LinkedHashMap<>(table);
         missing.forEach(todo::remove);
-        mismatched.forEach(m -> todo.remove(m.substring(0, m.indexOf(' '))));
+        mismatchedNames.forEach(todo::remove);
         for (Map.Entry<String, Param> e : todo.entrySet()) {
             ScalarType stored = source.info(e.getKey()).dtype();
             ScalarType as = dtype != null && stored.isFloating() ? dtype : null;

@@ -25,6 +25,7 @@ class BridgeConcurrencyTest {
     static final int STEPS = 150;
 
     /** One replica's work: STEPS forward+backward passes; returns the final losses and gradient. */
+    @SuppressWarnings("try") // the scope only switches grad mode
     private static float[] replica(NDManager base, float[] qv, float[] wv, long[] tg, CyclicBarrier start) throws Exception {
         try (NDManager m = base.newSubManager(); Torch.GradMode g = Torch.withGrad()) {
             NDArray q = m.create(qv, new Shape(1, 2, 8, 16));

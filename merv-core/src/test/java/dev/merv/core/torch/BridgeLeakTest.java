@@ -36,6 +36,7 @@ class BridgeLeakTest {
     /** The JVM's own arenas (JIT, chunk pool cleaning) swing the heap by several KiB per iteration. */
     static final double MAX_BYTES_PER_ITERATION = 16 * 1024;
 
+    @SuppressWarnings("try") // the scope only switches grad mode
     @Test
     void bridgedCallsDoNotLeak() {
         try (NDManager base = NDManager.newBaseManager(); Torch.GradMode g = Torch.withGrad()) {

@@ -70,6 +70,7 @@ final class Bridged {
      * mode on, back-propagates {@code gradOut} (ones when null) and returns the value and every
      * floating input's gradient (null for non-floating inputs).
      */
+    @SuppressWarnings("try") // the scope only switches grad mode
     static Run run(NDManager m, Function<NDArray[], NDArray> f, NDArray gradOut, NDArray... inputs) {
         try (Torch.GradMode g = Torch.withGrad(); NDManager s = m.newSubManager()) {
             NDArray[] leaves = new NDArray[inputs.length];

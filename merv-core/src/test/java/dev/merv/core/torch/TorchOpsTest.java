@@ -464,6 +464,7 @@ class TorchOpsTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("softmax").hasMessageContaining("BFLOAT16");
     }
 
+    @SuppressWarnings("try") // the scope only switches grad mode
     @Test
     void gradModeScopesAreThreadLocalAndRestore() throws Exception {
         boolean before = Torch.gradEnabled();
