@@ -1,0 +1,137 @@
+package dev.merv.core.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The command line with the reference's flag names (draccus style, merv-reference.md §1.1-1.2):
+ * {@code --model.type merv-base --model.num_frames [16,16,32,16] --stage finetune ...}.
+ *
+ * <ul>
+ *   <li>Forms: {@code --a.b value} and {@code --a.b=value}; dashes in names are read as underscores.
+ *   <li>Lists in brackets: {@code [a,b]}, {@code ['a','b']}, {@code ["a", "b"]} (a list split by the shell
+ *       at its spaces is joined back up to the closing bracket). A single number for
+ *       {@code --model.num_frames} is broadcast to every encoder.
+ *   <li>{@code --model.type} / {@code --dataset.type} pick the registered config first, wherever they
+ *       appear; every other flag then overrides one field, in order.
+ *   <li>A boolean flag with no value ({@code --resume}) means true. {@code None}/{@code null} clears an
+ *       optional number or path.
+ *   <li>{@code --config run/config.json} starts from a dumped config instead of the registry.
+ * </ul>
+ *
+ * The result is validated ({@link ConfigValidator}) before it is returned.
+ */
+public final class ConfigCli {
+
+    private ConfigCli() {}
+
+    /** One {@code --name value} pair. */
+    public record Flag(String name, String value) {}
+
+    /** Parses and validates. */
+    public static PretrainConfig parse(String... args) {
+        PretrainConfig c = parseUnvalidated(args);
+        ConfigValidator.validate(c);
+        return c;
+    }
+
+    /** Parses without validating (for tools that want to report problems themselves). */
+    public static PretrainConfig parseUnvalidated(String... args) {
+        List<Flag> flags = flags(args);
+        String modelType = null;
+        String datasetType = null;
+        Path configFile = null;
+        for (Flag f : flags) {
+            switch (f.name()) {
+                case "model.type" -> modelType = RecordFields.unquote(f.value().trim());
+                case "dataset.type" -> datasetType = RecordFields.unquote(f.value().trim());
+                case "config" -> configFile = Path.of(RecordFields.unquote(f.value().trim()));
+                default -> { }
+            }
+        }
+        PretrainConfig c;
+        if (configFile != null) {
+            c = ConfigJson.read(configFile);
+            if (modelType != null) {
+                c = c.withModel(ModelRegistry.get(modelType));
+            }
+            if (datasetType != null) {
+                c = c.withDataset(DatasetConfig.registered(datasetType));
+            }
+        } else {
+            c = PretrainConfig.defaults(ModelRegistry.get(modelType == null ? ModelRegistry.MERV_BASE : modelType),
+                    DatasetConfig.registered(datasetType == null ? "videollava" : datasetType));
+        }
+        boolean broadcastFrames = false;
+        for (Flag f : flags) {
+            String n = f.name();
+            if (n.equals("model.type") || n.equals("dataset.type") || n.equals("config")) {
+                continue;
+            }
+            if (n.startsWith("model.")) {
+                String field = n.substring("model.".length());
+                c = c.withModel(c.model().with(field, f.value()));
+                if (field.equals("num_frames")) {
+                    broadcastFrames = !RecordFields.unquote(f.value().trim()).startsWith("[");
+                }
+            } else if (n.startsWith("dataset.")) {
+                c = c.withDataset(c.dataset().with(n.substring("dataset.".length()), f.value()));
+            } else {
+                c = c.with(n, f.value());
+            }
+        }
+        ModelConfig m = c.model();
+        if (broadcastFrames && m.numFrames().size() == 1 && m.numEncoders() > 1) {
+            List<Integer> frames = new ArrayList<>();
+            for (int i = 0; i < m.numEncoders(); i++) {
+                frames.add(m.numFrames().get(0));
+            }
+            c = c.withModel(m.with("num_frames", frames.toString()));
+        }
+        return c;
+    }
+
+    /** Splits {@code args} into flags; fails on a stray value naming it. */
+    public static List<Flag> flags(String... args) {
+        List<Flag> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || a.length() == 2) {
+                throw new ConfigException("unexpected argument '" + a + "': flags look like --model.num_frames [16,16,32,16]"
+                        + " or --stage=finetune");
+            }
+            String body = a.substring(2);
+            String name;
+            String value;
+            int eq = body.indexOf('=');
+            if (eq >= 0) {
+                name = body.substring(0, eq);
+                value = body.substring(eq + 1);
+            } else {
+                name = body;
+                if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                    value = args[++i];
+                } else {
+                    value = "true";
+                }
+            }
+            // a bracket list the shell split at spaces: join it back
+            String v = value.trim();
+            if ((v.startsWith("[") || v.startsWith("'[") || v.startsWith("\"[")) && !closes(v)) {
+                StringBuilder b = new StringBuilder(value);
+                while (i + 1 < args.length && !closes(b.toString().trim())) {
+                    b.append(' ').append(args[++i]);
+                }
+                value = b.toString();
+            }
+            out.add(new Flag(name.replace('-', '_'), value));
+        }
+        return out;
+    }
+
+    private static boolean closes(String v) {
+        String u = RecordFields.unquote(v);
+        return u.endsWith("]");
+    }
+}

@@ -1,0 +1,573 @@
+package dev.merv.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.merv.core.config.ConfigValidator;
+import dev.merv.core.config.ModelConfig;
+import dev.merv.core.config.Stage;
+import dev.merv.core.fusion.FeatureFusion;
+import dev.merv.core.fusion.FusionContext;
+import dev.merv.core.fusion.FusionResult;
+import dev.merv.core.fusion.FusionType;
+import dev.merv.core.fusion.Fusions;
+import dev.merv.core.nn.Module;
+import dev.merv.core.nn.ModuleList;
+import dev.merv.core.nn.Param;
+import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.projector.Projector;
+import dev.merv.core.projector.Projectors;
+import dev.merv.core.projector.ReferenceInit;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The assembled MERV model (merv-reference.md §3-4): frozen video encoders, one projector per encoder,
+ * the feature fusion and the LLM, with the reference's training forward.
+ *
+ * <p>Forward for a {@link MervBatch}:
+ *
+ * <ol>
+ *   <li>Each encoder runs without autograd on the batch's pixels, which hold only the multimodal rows
+ *       (W7: text-only rows never go through the encoders; the reference runs them on zero videos and
+ *       discards the result, which changes nothing). Encoders are independent: with
+ *       {@link Options#encoderExecutor} they run concurrently.
+ *   <li>Each projector maps {@code [B_mm, T', N, C]} to {@code [B_mm, L, D]}; the fusion mixes them.
+ *   <li>Splice (§4.6): multimodal rows become {@code [BOS][L visual][rest]} (no BOS for Qwen),
+ *       mask/labels extended with true/-100; text-only rows get L zero vectors appended at the end with
+ *       mask false and labels -100; multimodal rows come first, then text-only rows. A batch with no
+ *       multimodal row goes to the LLM unchanged.
+ *   <li>The LLM gives logits; the loss is the shifted cross-entropy in fp32, mean over labels != -100.
+ * </ol>
+ *
+ * <p>Parameter paths are the reference's: {@code video_backbones.<i>.featurizer.*} (the encoder's
+ * module), {@code llm_backbone.llm.*} (the LLM's module, HF names), {@code projectors.<i>.*},
+ * {@code feature_fusion.*}.
+ */
+public final class Merv {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Merv.class);
+
+    /** Runs the LLM on spliced inputs and returns logits; lets the trainer recompute layer by layer. */
+    @FunctionalInterface
+    public interface LlmRunner {
+        NDArray run(LanguageModel llm, NDArray embeddings, NDArray attentionMask);
+    }
+
+    /** Construction and forward options. */
+    public static final class Options {
+        ExecutorService encoderExecutor;
+        Integer bosTokenLength;
+        boolean keepIntermediates;
+        boolean initialize = true;
+
+        /** Runs the encoders concurrently on this executor (null: one after the other on the caller's thread). */
+        public Options encoderExecutor(ExecutorService e) {
+            encoderExecutor = e;
+            return this;
+        }
+
+        /** Tokens kept before the visual tokens (1 = BOS); default: 1 when the LLM's tokenizer has a BOS, else 0. */
+        public Options bosTokenLength(int n) {
+            bosTokenLength = n;
+            return this;
+        }
+
+        /** Keeps encoder features, projected and fused tokens in {@link SplicedInputs#intermediates()}. */
+        public Options keepIntermediates(boolean keep) {
+            keepIntermediates = keep;
+            return this;
+        }
+
+        /** Whether the constructor draws fresh projector/fusion weights (off when a checkpoint will be loaded). */
+        public Options initialize(boolean init) {
+            initialize = init;
+            return this;
+        }
+    }
+
+    private final ModelConfig config;
+    private final ArchSpecifier arch;
+    private final List<VideoEncoder> encoders;
+    private final LanguageModel llm;
+    private final ModuleList<Projector> projectors = new ModuleList<>();
+    private final FeatureFusion fusion;
+    private final Root root;
+    private final int visualLength;
+    private final int bosLength;
+    private final Options options;
+    private volatile MixingWeights lastMixingWeights;
+
+    /**
+     * Builds projectors and fusion for {@code encoders} and {@code llm} as {@code config} says and, unless
+     * {@link Options#initialize} is off, initialises them as the reference does: the stream is seeded with
+     * encoder 0's embedding width, then projector 0..E-1 and the fusion draw in order.
+     *
+     * @param manager owns the fresh projector/fusion weights
+     */
+    public Merv(ModelConfig config, List<VideoEncoder> encoders, LanguageModel llm, NDManager manager, Options options) {
+        ConfigValidator.validateModel(config);
+        this.config = config;
+        this.options = options == null ? new Options() : options;
+        this.arch = ArchSpecifier.parse(config.archSpecifier());
+        this.encoders = List.copyOf(encoders);
+        this.llm = llm;
+        if (encoders.size() != config.numEncoders()) {
+            throw new IllegalArgumentException("model.video_backbone_ids lists " + config.numEncoders() + " encoders but "
+                    + encoders.size() + " were built");
+        }
+        for (int i = 0; i < encoders.size(); i++) {
+            VideoEncoder e = encoders.get(i);
+            if (!e.id().equals(config.videoBackboneIds().get(i))) {
+                throw new IllegalArgumentException("encoder " + i + " is '" + e.id() + "' but model.video_backbone_ids["
+                        + i + "] is '" + config.videoBackboneIds().get(i) + "'");
+            }
+            if (e.numFrames() != config.numFrames().get(i)) {
+                throw new IllegalArgumentException("encoder " + i + " (" + e.id() + ") takes " + e.numFrames()
+                        + " frames but model.num_frames[" + i + "] is " + config.numFrames().get(i));
+            }
+        }
+        int d = llm.embedDim();
+        for (VideoEncoder e : encoders) {
+            projectors.add(Projectors.build(arch, e.embedDim(), e.temporalResolution(), e.spatialResolution(), d,
+                    config.projectorTokenLength()));
+        }
+        this.visualLength = checkVisualLength();
+        FusionType type = FusionType.parse(config.featureFusion());
+        this.fusion = Fusions.build(type, encoders.size(), d, visualLength, config.fusionEmbedDim());
+        this.root = new Root(encoders, llm, projectors, fusion);
+        if (this.options.bosTokenLength != null) {
+            bosLength = this.options.bosTokenLength;
+        } else {
+            bosLength = llm.text() != null && llm.text().tokenizer().bosId().isEmpty() ? 0 : 1;
+        }
+        if (this.options.initialize) {
+            initialize(manager);
+        }
+    }
+
+    /** The reference's projector validity check (§3.4); single-encoder configs are corrected silently. */
+    private int checkVisualLength() {
+        int v = config.visualFeatureLength();
+        if (projectors.size() == 1) {
+            int actual = projectors.get(0).outputLength();
+            if (actual != v) {
+                LOG.info("visual_feature_length {} does not match the projector's {} tokens; using {}", v, actual, actual);
+            }
+            return actual;
+        }
+        List<String> got = new ArrayList<>();
+        boolean bad = false;
+        for (int i = 0; i < projectors.size(); i++) {
+            int len = projectors.get(i).outputLength();
+            got.add(encoders.get(i).id() + "=" + len);
+            bad |= len != 1 && len != v;
+        }
+        if (bad) {
+            throw new IllegalArgumentException("model.visual_feature_length=" + v + " but the projectors produce " + got
+                    + " tokens; set --model.visual_feature_length or change model.projector_token_length / num_frames");
+        }
+        return v;
+    }
+
+    /** The parameter tree with the reference's names. */
+    private static final class Root extends Module {
+        Root(List<VideoEncoder> encoders, LanguageModel llm, ModuleList<Projector> projectors, FeatureFusion fusion) {
+            ModuleList<Module> backbones = child("video_backbones", new ModuleList<>());
+            for (VideoEncoder e : encoders) {
+                backbones.add(new Wrapper("featurizer", e.module()));
+            }
+            child("llm_backbone", new Wrapper("llm", llm.module()));
+            child("projectors", projectors);
+            child("feature_fusion", fusion);
+        }
+    }
+
+    private static final class Wrapper extends Module {
+        Wrapper(String name, Module inner) {
+            if (inner != null) {
+                child(name, inner);
+            }
+        }
+    }
+
+    /** Draws fresh projector and fusion weights (reference order and seed). */
+    public void initialize(NDManager manager) {
+        ReferenceInit init = ReferenceInit.seeded(encoders.get(0).embedDim());
+        for (Projector p : projectors.items()) {
+            p.initialize(init, manager);
+        }
+        fusion.initialize(init, manager);
+    }
+
+    // ------------------------------------------------------------------------------ freezing
+
+    /**
+     * Sets what trains in {@code stage} (§1.4): encoders are always frozen; projectors and fusion always
+     * train; the LLM trains in every stage but {@code align}. The fusion's dead parameters (W8) are frozen
+     * too: they never receive a gradient, so this changes no output. {@code full-finetune} is not
+     * implemented (as in the reference).
+     */
+    public void applyStage(Stage stage) {
+        if (stage == Stage.FULL_FINETUNE) {
+            throw new UnsupportedOperationException("stage full-finetune is not implemented (the reference raises too)");
+        }
+        for (VideoEncoder e : encoders) {
+            if (e.module() != null) {
+                e.module().setTrainable(false);
+            }
+        }
+        if (llm.module() != null) {
+            llm.module().setTrainable(stage.trainsLlm());
+        }
+        projectors.setTrainable(true);
+        fusion.setTrainable(true);
+        Map<String, Param> fp = fusion.namedParameters();
+        for (String dead : fusion.unusedParameters()) {
+            fp.get(dead).setTrainable(false);
+        }
+    }
+
+    /** The top-level modules whose weights a checkpoint of {@code stage} holds (the reference's trainable keys). */
+    public static List<String> trainableModuleKeys(Stage stage) {
+        return stage == Stage.ALIGN ? List.of("projectors", "feature_fusion")
+                : List.of("projectors", "llm_backbone", "feature_fusion");
+    }
+
+    /**
+     * Whether a finetune run must load stage-1 weights: false for {@code no-align} architectures (they start
+     * from fresh projectors and fusion) and for align stages.
+     */
+    public boolean needsAlignWeights(Stage stage) {
+        return !arch.noAlign() && !stage.isAlign();
+    }
+
+    // ------------------------------------------------------------------------------ forward
+
+    /** The training forward: splice, LLM, loss. */
+    public MervOutput forward(MervBatch batch) {
+        return forward(batch, (m, e, a) -> m.forward(e, a, null, null));
+    }
+
+    /** The training forward with a custom LLM runner (e.g. layer-by-layer with recomputation). */
+    public MervOutput forward(MervBatch batch, LlmRunner runner) {
+        SplicedInputs in = splice(batch);
+        NDArray logits = runner.run(llm, in.embeddings(), in.attentionMask());
+        NDArray[] loss = loss(logits, in.labels());
+        long count = supervisedCount(in.labels());
+        return new MervOutput(logits, loss[0], loss[1], count, in);
+    }
+
+    /**
+     * Encoders, projectors, fusion and the splice: everything before the LLM. Arrays are created in the
+     * batch's manager (or the manager of the arrays the LLM's {@code embed} returns).
+     */
+    public SplicedInputs splice(MervBatch batch) {
+        NDManager mgr = batch.manager();
+        NDArray ids = batch.inputIds();
+        NDArray mask = batch.attentionMask();
+        NDArray labels = batch.labels();
+        int b = batch.batchSize();
+        int[] mm = batch.multimodalIndices();
+        NDArray textEmb = llm.embed(ids);
+        if (mm.length == 0) {
+            lastMixingWeights = null;
+            int[] order = new int[b];
+            Arrays.setAll(order, i -> i);
+            return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of());
+        }
+        if (batch.pixels().size() != encoders.size()) {
+            throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
+                    + encoders.size());
+        }
+        Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
+        List<NDArray> features = runEncoders(batch.pixels(), mm.length);
+        List<NDArray> projected = new ArrayList<>();
+        for (int i = 0; i < encoders.size(); i++) {
+            NDArray f = features.get(i);
+            ScalarType want = projectorDtype(projectors.get(i));
+            if (want != null && Torch.dtype(f) != want) {
+                try (var ng = Torch.noGrad()) {
+                    features.set(i, Torch.to(f, want));
+                }
+                f.close();
+            }
+            projected.add(projectors.get(i).forward(features.get(i)));
+            if (options.keepIntermediates) {
+                trace.put("video_features_" + i, features.get(i));
+                trace.put("projected_" + i, projected.get(i));
+            }
+        }
+        NDArray mmIdx = mgr.create(Arrays.stream(mm).mapToLong(x -> x).toArray());
+        boolean allRowsInOrder = mm.length == b && isIdentity(mm);
+        NDArray embMm = allRowsInOrder ? textEmb : Torch.indexSelect(textEmb, 0, mmIdx);
+        FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features);
+        FusionResult fused = fusion.fuse(projected, ctx);
+        NDArray visual = fused.tokens();
+        if (!options.keepIntermediates) {
+            projected.forEach(NDArray::close);
+            features.forEach(NDArray::close);
+        } else {
+            trace.put("fused", visual);
+        }
+        recordMixingWeights(fused.weights());
+        ScalarType embType = Torch.dtype(textEmb);
+        if (Torch.dtype(visual) != embType) {
+            visual = Torch.to(visual, embType);
+        }
+        int l = (int) visual.getShape().get(1);
+        long t = ids.getShape().get(1);
+        long d = textEmb.getShape().get(2);
+
+        NDArray maskMm = allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx);
+        NDArray labMm = allRowsInOrder ? labels : Torch.indexSelect(labels, 0, mmIdx);
+        NDArray embOut = insert(embMm, visual, 1);
+        NDArray visMask = mgr.ones(new Shape(mm.length, l), mask.getDataType());
+        NDArray maskOut = insert(maskMm, visMask, 1);
+        NDArray visLab = mgr.full(new Shape(mm.length, l), (float) MervBatch.IGNORE_INDEX, labels.getDataType());
+        NDArray labOut = insert(labMm, visLab, 1);
+
+        int[] order = new int[b];
+        System.arraycopy(mm, 0, order, 0, mm.length);
+        if (mm.length < b) {
+            int[] text = textRows(mm, b);
+            System.arraycopy(text, 0, order, mm.length, text.length);
+            NDArray txtIdx = mgr.create(Arrays.stream(text).mapToLong(x -> x).toArray());
+            NDArray embT = Torch.indexSelect(textEmb, 0, txtIdx);
+            NDArray padEmb;
+            try (NDArray z = mgr.zeros(new Shape(text.length, l, d))) {
+                padEmb = Torch.to(z, embType);
+                if (padEmb == z) {
+                    padEmb = z.duplicate();
+                }
+            }
+            NDArray embTxt = embT.concat(padEmb, 1);
+            NDArray maskTxt = Torch.indexSelect(mask, 0, txtIdx).concat(mgr.zeros(new Shape(text.length, l),
+                    mask.getDataType()), 1);
+            NDArray labTxt = Torch.indexSelect(labels, 0, txtIdx).concat(mgr.full(new Shape(text.length, l),
+                    (float) MervBatch.IGNORE_INDEX, labels.getDataType()), 1);
+            embOut = embOut.concat(embTxt, 0);
+            maskOut = maskOut.concat(maskTxt, 0);
+            labOut = labOut.concat(labTxt, 0);
+        }
+        if (embOut.getShape().get(1) != t + l) {
+            throw new IllegalStateException("splice produced " + embOut.getShape() + ", expected length " + (t + l));
+        }
+        return new SplicedInputs(embOut, maskOut, labOut, order, l, fused.weights(), trace);
+    }
+
+    /** {@code [x[:, :bos], v, x[:, bos:]]} along {@code axis} 1. */
+    private NDArray insert(NDArray x, NDArray v, int axis) {
+        long t = x.getShape().get(axis);
+        NDList parts = new NDList();
+        if (bosLength > 0) {
+            parts.add(x.get(":, 0:" + bosLength));
+        }
+        parts.add(v);
+        if (t > bosLength) {
+            parts.add(x.get(":, " + bosLength + ":" + t));
+        }
+        return NDArrays.concat(parts, axis);
+    }
+
+    private List<NDArray> runEncoders(List<NDArray> pixels, int rows) {
+        List<NDArray> out = new ArrayList<>();
+        for (int i = 0; i < encoders.size(); i++) {
+            long have = pixels.get(i).getShape().get(0);
+            if (have != rows) {
+                throw new IllegalArgumentException("pixels for encoder " + i + " (" + encoders.get(i).id() + ") have "
+                        + have + " rows but the batch has " + rows + " multimodal rows");
+            }
+        }
+        if (options.encoderExecutor == null) {
+            for (int i = 0; i < encoders.size(); i++) {
+                out.add(encodeOne(i, pixels.get(i)));
+            }
+            return out;
+        }
+        List<Future<NDArray>> futures = new ArrayList<>();
+        for (int i = 0; i < encoders.size(); i++) {
+            int idx = i;
+            futures.add(options.encoderExecutor.submit(() -> encodeOne(idx, pixels.get(idx))));
+        }
+        try {
+            for (Future<NDArray> f : futures) {
+                out.add(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while encoding", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("encoder failed", e.getCause());
+        }
+        return out;
+    }
+
+    private NDArray encodeOne(int i, NDArray px) {
+        // grad mode is per thread: frozen encoders record nothing wherever they run
+        try (var ng = Torch.noGrad()) {
+            return encoders.get(i).encode(px);
+        }
+    }
+
+    private FusionContext fusionContext(NDArray embMm, NDArray maskMm, List<NDArray> features) {
+        NDArray query = null;
+        List<NDArray> keys = null;
+        if (fusion.needsTextQuery()) {
+            // mean of the row's attended text-token embeddings (merv's definition of query_mlp's query)
+            try (NDArray m = Torch.to(maskMm, Torch.dtype(embMm)); NDArray m3 = m.expandDims(2);
+                    NDArray masked = embMm.mul(m3); NDArray s = masked.sum(new int[] {1});
+                    NDArray n = m.sum(new int[] {1}, true).maximum(1f)) {
+                query = s.div(n);
+            }
+        }
+        if (fusion.needsClassKeys()) {
+            keys = new ArrayList<>();
+            for (int i = 0; i < features.size(); i++) {
+                // the encoder's class embedding, approximated by the mean token (the encoders used drop CLS)
+                NDArray f = features.get(i);
+                ScalarType want = projectorDtype(projectors.get(i));
+                try (NDArray mean = f.mean(new int[] {1, 2})) {
+                    NDArray in = want != null && Torch.dtype(mean) != want ? Torch.to(mean, want) : mean;
+                    keys.add(projectors.get(i).head().forward(in));
+                }
+            }
+        }
+        return new FusionContext(query, keys);
+    }
+
+    private void recordMixingWeights(NDArray w) {
+        if (w == null) {
+            lastMixingWeights = null;
+            return;
+        }
+        int rows = (int) w.getShape().get(0);
+        lastMixingWeights = new MixingWeights(config.videoBackboneIds(), rows, Torch.toFloatArray(w));
+    }
+
+    /**
+     * The reference loss on spliced labels: logits upcast to fp32, shifted by one, cross-entropy summed over
+     * labels != -100. Returns {@code [mean, sum]}; the mean is {@code sum / count} (0 with a graph when no
+     * label is supervised, where the reference would give NaN).
+     */
+    public NDArray[] loss(NDArray logits, NDArray labels) {
+        long s = logits.getShape().get(1);
+        long v = logits.getShape().get(2);
+        NDArray lf = Torch.to(logits, ScalarType.FLOAT32);
+        try (NDArray shifted = lf.get(":, 0:" + (s - 1) + ", :"); NDArray flat = shifted.reshape(-1, v);
+                NDArray target = labels.get(":, 1:" + s).reshape(-1)) {
+            NDArray sum = Torch.crossEntropy(flat, target, Torch.Reduction.SUM, MervBatch.IGNORE_INDEX);
+            long count = supervisedCount(labels);
+            NDArray mean = count > 0 ? sum.div((float) count) : sum.mul(0f);
+            if (lf != logits) {
+                lf.close();
+            }
+            return new NDArray[] {mean, sum};
+        }
+    }
+
+    /** Shifted labels != -100. */
+    public static long supervisedCount(NDArray labels) {
+        long t = labels.getShape().get(1);
+        long[] lab = labels.toType(DataType.INT64, false).toLongArray();
+        long n = 0;
+        for (int i = 0; i < lab.length; i++) {
+            if (i % t != 0 && lab[i] != MervBatch.IGNORE_INDEX) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static ScalarType projectorDtype(Projector p) {
+        for (Param param : p.namedParameters().values()) {
+            if (param.isSet()) {
+                return param.dtype();
+            }
+        }
+        return null;
+    }
+
+    private static boolean isIdentity(int[] idx) {
+        for (int i = 0; i < idx.length; i++) {
+            if (idx[i] != i) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int[] textRows(int[] mm, int b) {
+        boolean[] isMm = new boolean[b];
+        for (int i : mm) {
+            isMm[i] = true;
+        }
+        return java.util.stream.IntStream.range(0, b).filter(i -> !isMm[i]).toArray();
+    }
+
+    // ------------------------------------------------------------------------------ accessors
+
+    /** The fusion weights of the last forward ({@code [B_mm, E]} host copy), null if none. */
+    public MixingWeights lastMixingWeights() {
+        return lastMixingWeights;
+    }
+
+    /** The whole parameter tree with the reference's names. */
+    public Module module() {
+        return root;
+    }
+
+    public List<Projector> projectors() {
+        return projectors.items();
+    }
+
+    public Module projectorModule() {
+        return projectors;
+    }
+
+    public FeatureFusion fusion() {
+        return fusion;
+    }
+
+    public List<VideoEncoder> encoders() {
+        return encoders;
+    }
+
+    public LanguageModel llm() {
+        return llm;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ArchSpecifier arch() {
+        return arch;
+    }
+
+    /** L: visual tokens per multimodal row. */
+    public int visualLength() {
+        return visualLength;
+    }
+
+    public int bosTokenLength() {
+        return bosLength;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.merv.core.projector;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.merv.core.nn.Module;
+
+/**
+ * One encoder's projector: encoder features {@code [B, T, S, C]} (T temporal slots, S = h*w spatial
+ * tokens, row-major) to {@code [B, L, D]} visual tokens in the LLM width, L = {@link #outputLength()}.
+ * Parameter names are the reference's ({@code projectors.<i>.} + {@link #namedParameters()}).
+ */
+public abstract class Projector extends Module {
+
+    protected final int inDim;
+    protected final int temporalIn;
+    protected final int spatialIn;
+
+    protected Projector(int inDim, int temporalIn, int spatialIn) {
+        this.inDim = inDim;
+        this.temporalIn = temporalIn;
+        this.spatialIn = spatialIn;
+    }
+
+    /** {@code [B, T, S, C]} to {@code [B, L, D]}. */
+    public abstract NDArray forward(NDArray features);
+
+    /** The projection head (for {@code cross_attention_classKV}, which projects class embeddings with it). */
+    public abstract ProjectionHead head();
+
+    /** Output frames of the resampler. */
+    public abstract int outputFrames();
+
+    /** Output tokens per frame. */
+    public abstract int tokensPerFrame();
+
+    /** Consumes the reference's random draws for this projector, in its construction order. */
+    public abstract void initialize(ReferenceInit init, NDManager manager);
+
+    public final int outputLength() {
+        return outputFrames() * tokensPerFrame();
+    }
+
+    public int outDim() {
+        return head().outDim();
+    }
+
+    public int inDim() {
+        return inDim;
+    }
+
+    /** Fails naming the expected layout when {@code x} is not {@code [B, T, S, C]} for this projector. */
+    protected void checkInput(NDArray x) {
+        long[] s = x.getShape().getShape();
+        if (s.length != 4 || s[1] != temporalIn || s[2] != spatialIn || s[3] != inDim) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " expects features [B, " + temporalIn + ", "
+                    + spatialIn + ", " + inDim + "] (batch, temporal slots, spatial tokens, encoder dim), got " + x.getShape());
+        }
+    }
+
+    static int gridSide(int spatial) {
+        int h = (int) Math.round(Math.sqrt(spatial));
+        if (h * h != spatial) {
+            throw new IllegalArgumentException("token resamplers need a square spatial grid; the encoder gives "
+                    + spatial + " tokens per temporal slot");
+        }
+        return h;
+    }
+}
