@@ -18,6 +18,19 @@ final class Backward {
 
     private Backward() {}
 
+    /**
+     * Whether backward can run from {@code x}. DJL's {@code requiresGrad} answers false for non-leaf
+     * tensors that do have a grad_fn, so the grad_fn is checked as well.
+     */
+    static boolean inGraph(NDArray x) {
+        PtNDArray p = (PtNDArray) x;
+        if (JniUtils.requiresGrad(p)) {
+            return true;
+        }
+        String fn = JniUtils.getGradientFunctionNames(p);
+        return fn != null && !fn.isEmpty();
+    }
+
     /** The summed loss value and its supervised-token count. */
     record Result(double summedValue, long tokens) {}
 
@@ -33,7 +46,7 @@ final class Backward {
         NDArray loss = ls.summed();
         NDArray loss32 = Torch.dtype(loss) == ScalarType.FLOAT32 ? loss : Torch.to(loss, ScalarType.FLOAT32);
         double value = loss32.getFloat();
-        if (JniUtils.requiresGrad((PtNDArray) loss32)) {
+        if (inGraph(loss32)) {
             try (NDArray seed = step.create((float) weight).reshape(loss32.getShape())) {
                 JniUtils.backward((PtNDArray) loss32, (PtNDArray) seed, false, false);
             }
@@ -110,7 +123,7 @@ final class Backward {
                 }
             }
             if (gradOut != null) {
-                if (JniUtils.requiresGrad((PtNDArray) h0)) {
+                if (inGraph(h0)) {
                     JniUtils.backward((PtNDArray) h0, gradOut, false, false);
                 }
                 gradOut.close();
