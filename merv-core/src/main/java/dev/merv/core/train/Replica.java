@@ -149,7 +149,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
             float normF = (float) Math.sqrt(sq[0]);
             norm = normF;
             if (Double.isFinite(loss) && Float.isFinite(normF)) {
-                float coef = (float) cfg.maxGradNorm / (normF + 1e-6f);
+                float coef = GradClip.coefficient(normF, cfg.maxGradNorm);
                 if (coef < 1f) {
                     shard.scaleGradients(coef);
                 }
