@@ -1,0 +1,138 @@
+package dev.merv.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.merv.core.model.LanguageModel;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+
+/**
+ * One micro-batch's forward and backward, either plain (autograd keeps every activation) or with
+ * activation recomputation per layer. Both seed the backward with {@code weight} (the micro-batch's
+ * share of the step's loss normalisation), so gradients accumulate into the parameters' {@code .grad}.
+ */
+final class Backward {
+
+    private Backward() {}
+
+    /**
+     * Whether backward can run from {@code x}. DJL's {@code requiresGrad} answers false for non-leaf
+     * tensors that do have a grad_fn, so the grad_fn is checked as well.
+     */
+    static boolean inGraph(NDArray x) {
+        PtNDArray p = (PtNDArray) x;
+        if (JniUtils.requiresGrad(p)) {
+            return true;
+        }
+        String fn = JniUtils.getGradientFunctionNames(p);
+        return fn != null && !fn.isEmpty();
+    }
+
+    /** The summed loss value and its supervised-token count. */
+    record Result(double summedValue, long tokens) {}
+
+    /** Plain forward with autograd, then {@code backward(loss, weight)}. */
+    static <B extends MicroBatch> Result plain(TrainableModel<B> model, B batch, double weight, NDManager step) {
+        try (var g = Torch.withGrad()) {
+            LossSum ls = model.forward(batch);
+            return seedBackward(ls, weight, step);
+        }
+    }
+
+    private static Result seedBackward(LossSum ls, double weight, NDManager step) {
+        NDArray loss = ls.summed();
+        NDArray loss32 = Torch.dtype(loss) == ScalarType.FLOAT32 ? loss : Torch.to(loss, ScalarType.FLOAT32);
+        double value = loss32.getFloat();
+        if (inGraph(loss32)) {
+            try (NDArray seed = step.create((float) weight).reshape(loss32.getShape())) {
+                JniUtils.backward((PtNDArray) loss32, (PtNDArray) seed, false, false);
+            }
+        }
+        if (loss32 != loss) {
+            loss32.close();
+        }
+        loss.close();
+        return new Result(value, ls.tokens());
+    }
+
+    /**
+     * Backward with per-layer recomputation: layer inputs are kept, each layer's activations are freed
+     * right after its no-grad forward, and during backward each layer is rerun with autograd from its
+     * stored input and back-propagated with {@code JniUtils.backward(output, gradOutput)}.
+     */
+    static <B extends MicroBatch> Result recompute(TrainableModel<B> model, B batch, double weight, NDManager step) {
+        TrainableModel.Layered<B> layered = model.layered();
+        TrainableModel.Prefix prefix;
+        try (var g = Torch.withGrad()) {
+            prefix = layered.prefix(batch);
+        }
+        LanguageModel.LayerContext ctx = prefix.context();
+        int n = layered.numLayers();
+        NDArray[] inputs = new NDArray[n];
+        NDArray h0 = prefix.hidden();
+        NDArray x = h0;
+        try {
+            try (var ng = Torch.noGrad()) {
+                for (int i = 0; i < n; i++) {
+                    inputs[i] = x;
+                    try (NDScope scope = new NDScope()) {
+                        NDArray y = layered.layer(i, x, ctx);
+                        NDScope.unregister(y);
+                        y.attach(step);
+                        x = y;
+                        scope.suppressNotUsedWarning();
+                    }
+                }
+            }
+            NDArray top = x.stopGradient();
+            top.attach(step);
+            top.setRequiresGradient(true);
+            Result result;
+            try (var g = Torch.withGrad(); NDScope scope = new NDScope()) {
+                LossSum ls = layered.head(top, ctx, batch);
+                result = seedBackward(ls, weight, step);
+                scope.suppressNotUsedWarning();
+            }
+            PtNDArray gradOut = JniUtils.getGradient((PtNDArray) top);
+            top.close();
+            if (n > 0 && x != h0) {
+                x.close();
+            }
+            for (int i = n - 1; i >= 0; i--) {
+                if (gradOut == null) {
+                    break;
+                }
+                try (var g = Torch.withGrad(); NDScope scope = new NDScope()) {
+                    NDArray in = inputs[i].stopGradient();
+                    in.setRequiresGradient(true);
+                    NDArray y = layered.layer(i, in, ctx);
+                    JniUtils.backward((PtNDArray) y, gradOut, false, false);
+                    gradOut.close();
+                    gradOut = JniUtils.getGradient((PtNDArray) in);
+                    if (gradOut != null) {
+                        NDScope.unregister(gradOut);
+                        gradOut.attach(step);
+                    }
+                    scope.suppressNotUsedWarning();
+                }
+                if (i > 0) {
+                    inputs[i].close();
+                }
+            }
+            if (gradOut != null) {
+                if (inGraph(h0)) {
+                    JniUtils.backward((PtNDArray) h0, gradOut, false, false);
+                }
+                gradOut.close();
+            }
+            return result;
+        } finally {
+            ctx.close();
+        }
+    }
+
+
+}

@@ -1,0 +1,451 @@
+package dev.merv.core.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import dev.merv.core.nn.Param;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import dev.merv.core.weights.SafeTensorsWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+
+/**
+ * The training loop (merv-reference.md §6-7, design.md "One training step" and "Data parallelism").
+ *
+ * <p>Per optimizer step, every replica (one per device, each on its own worker thread) runs its
+ * {@code accumulation} micro-batches: forward (plain, or layer by layer with recomputation), backward
+ * seeded with the micro-batch's weight, then its gradients go bucket by bucket into fp32 buffers and
+ * are reduce-scattered to their owners. The owners divide by the step's total of supervised tokens
+ * (or, in parity mode, by micro-batches x replicas), compute the global pre-clip norm, clip at
+ * {@code max_grad_norm} with torch's {@code max_norm / (norm + 1e-6)}, step AdamW on their fp32
+ * master pieces at the schedule's lr, and all-gather fresh compute-dtype weights. A step whose loss or
+ * norm is not finite is skipped (logged); {@code max_nonfinite_steps} in a row stop the run with a
+ * checkpoint.
+ *
+ * <p><b>Memory per device</b> (bytes), with {@code Pt} trainable and {@code Pf} frozen elements,
+ * {@code c} the compute dtype's size (2 for bf16, 4 for fp32), {@code cf} the frozen weights' size,
+ * {@code N} replicas and {@code Bmax} the largest padded bucket:
+ *
+ * <pre>
+ *   M = Pf*cf + 2*Pt*c + 16*Pt/N + Bmax*(4 + c) + 3*4*Bmax/N + activations
+ * </pre>
+ *
+ * {@code 2*Pt*c}: compute weights and their gradients; {@code 16*Pt/N}: owned fp32 master, two moments
+ * and the fp32 gradient accumulator; {@code Bmax*(4+c)}: the reduce and gather bucket buffers; the
+ * last term is AdamW's temporaries. Activations are every layer's saved tensors without recomputation,
+ * and with it the stored layer inputs ({@code L * B*T*D*c}) plus one layer's worth. For a 7B LLM in
+ * bf16 on 8 replicas: 28 GB + 14 GB + buckets. {@code TrainerMemoryTest} checks the formula against a
+ * measured peak.
+ *
+ * @param <B> the micro-batch type
+ */
+public final class Trainer<B extends MicroBatch> implements AutoCloseable {
+
+    /** Builds one replica's model on its device; parameters it creates live in {@code manager}. */
+    public interface ReplicaFactory<B extends MicroBatch> {
+        TrainableModel<B> create(int rank, Device device, NDManager manager);
+    }
+
+    private final TrainConfig cfg;
+    private final BatchSource<B> source;
+    private final List<Device> devices;
+    private final BatchPlan plan;
+    private final Collective collective;
+    private final List<ExecutorService> threads = new ArrayList<>();
+    private final List<Replica<B>> replicas = new ArrayList<>();
+    private final List<NDManager> managers = new ArrayList<>();
+    private final AdamW adam;
+    private final FlatLayout layout;
+    private final LrSchedule schedule;
+    private final Path runDir;
+    private final JsonObject modelConfig;
+    private final List<StepRecord> history = new ArrayList<>();
+    private final PrintStream console = System.err;
+
+    private long globalStep;
+    private int epoch;
+    private long stepInEpoch;
+    private int nonFiniteInRow;
+    private double lastLoss = Double.POSITIVE_INFINITY;
+    private long lastCheckpointStep = -1;
+
+    public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, JsonObject modelConfig) {
+        cfg.validate();
+        this.cfg = cfg;
+        this.source = source;
+        this.modelConfig = modelConfig == null ? new JsonObject() : modelConfig;
+        this.devices = Devices.parse(cfg.devices);
+        this.plan = BatchPlan.of(cfg.globalBatchSize, cfg.perDeviceBatchSize, devices.size());
+        this.collective = new InProcessCollective(devices.size());
+        this.adam = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
+        this.runDir = Path.of(cfg.runRootDir).resolve(cfg.effectiveRunId());
+        long total = cfg.maxSteps > 0 ? cfg.maxSteps : 0;
+        if (total == 0) {
+            for (int e = 0; e < cfg.epochs; e++) {
+                total += source.stepsPerEpoch(e, plan);
+            }
+        }
+        this.schedule = LrSchedule.warmupCosine(cfg.learningRate, total, cfg.warmupRatio, cfg.firstStep);
+
+        for (int r = 0; r < devices.size(); r++) {
+            final int rank = r;
+            threads.add(Executors.newSingleThreadExecutor(run -> {
+                Thread t = new Thread(run, "merv-replica-" + rank);
+                t.setDaemon(true);
+                return t;
+            }));
+            managers.add(NDManager.newBaseManager(devices.get(r)));
+        }
+        List<TrainableModel<B>> models = onAll(r -> factory.create(r, devices.get(r), managers.get(r)));
+        if (cfg.stage != null && cfg.applyStageFreezing) {
+            onAll(r -> cfg.stage.applyFreezing(models.get(r).parameters()));
+        }
+        List<String> names = new ArrayList<>();
+        List<long[]> shapes = new ArrayList<>();
+        models.get(0).parameters().forEach((n, p) -> {
+            if (p.trainable()) {
+                names.add(n);
+                shapes.add(p.shape().getShape());
+            }
+        });
+        if (names.isEmpty()) {
+            throw new IllegalStateException("no trainable parameters (stage " + cfg.stage.id() + ")");
+        }
+        if (cfg.recompute && models.get(0).layered() == null) {
+            throw new IllegalArgumentException("recompute=true but " + models.get(0).getClass().getSimpleName()
+                    + " offers no layer-wise forward");
+        }
+        this.layout = FlatLayout.build(names, shapes, devices.size(), cfg.bucketCapElements);
+        ScalarType compute = cfg.precision.compute();
+        onAll(r -> {
+            Replica<B> rep = new Replica<>(r, devices.get(r), managers.get(r), models.get(r), layout, names, compute);
+            synchronized (replicas) {
+                while (replicas.size() <= r) {
+                    replicas.add(null);
+                }
+                replicas.set(r, rep);
+            }
+            return null;
+        });
+        onAll(r -> {
+            Replica<B> rep = replicas.get(r);
+            if (cfg.precision == Precision.BF16) {
+                rep.castFrozen();
+            }
+            rep.initialise(collective);
+            return null;
+        });
+        Path resumeFrom = cfg.resumeFromCheckpoint != null ? Path.of(cfg.resumeFromCheckpoint)
+                : cfg.resume ? Checkpoints.latest(runDir) : null;
+        if (resumeFrom != null) {
+            restore(resumeFrom);
+        }
+    }
+
+    /** Runs until the schedule's last step (or {@code stop_after_steps}), checkpointing on schedule and at the end. */
+    public List<StepRecord> run() {
+        writeConfig();
+        if (cfg.console) {
+            System.out.println(summary());
+        }
+        ProgressLine progress = cfg.console ? new ProgressLine(console, globalStep, schedule.totalSteps()) : null;
+        long ranHere = 0;
+        try (MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"), globalStep, cfg.stage.metricPrefix())) {
+            while (globalStep < schedule.totalSteps() && (cfg.stopAfterSteps <= 0 || ranHere < cfg.stopAfterSteps)) {
+                if (stepInEpoch >= source.stepsPerEpoch(epoch, plan)) {
+                    epoch++;
+                    stepInEpoch = 0;
+                    continue;
+                }
+                final int ep = epoch;
+                final long sie = stepInEpoch;
+                final double lr = schedule.lr(globalStep);
+                long t0 = System.nanoTime();
+                List<Replica.StepStats> stats = onAll(r -> replicas.get(r).trainStep(source, plan, ep, sie, lr, cfg, adam,
+                        collective));
+                double dt = (System.nanoTime() - t0) / 1e9;
+                Replica.StepStats s = stats.get(0);
+                globalStep++;
+                stepInEpoch++;
+                ranHere++;
+                StepRecord rec = new StepRecord(globalStep, ep, s.loss(), lr, s.gradNorm(), s.updated(), s.tokens(),
+                        s.samples(), s.skippedSamples(), s.loaderWaitS(), dt, s.mixing());
+                history.add(rec);
+                metrics.write(rec);
+                if (progress != null) {
+                    progress.update(rec);
+                }
+                if (s.updated()) {
+                    lastLoss = s.loss();
+                    nonFiniteInRow = 0;
+                } else {
+                    nonFiniteInRow++;
+                    console.printf(Locale.ROOT, "%nstep %d: non-finite loss %s or gradient norm %s, update skipped (%d in a row)%n",
+                            globalStep, s.loss(), s.gradNorm(), nonFiniteInRow);
+                    if (nonFiniteInRow >= cfg.maxNonFiniteSteps) {
+                        Path ck = checkpoint();
+                        throw new TrainingDivergedException("training stopped at step " + globalStep + ": " + nonFiniteInRow
+                                + " consecutive steps with a non-finite loss or gradient norm (max_nonfinite_steps = "
+                                + cfg.maxNonFiniteSteps + "); checkpoint written to " + ck, ck);
+                    }
+                }
+                if (globalStep % cfg.saveCheckpointAfter == 0) {
+                    checkpoint();
+                }
+            }
+            if (lastCheckpointStep != globalStep) {
+                checkpoint();
+            }
+        }
+        return List.copyOf(history);
+    }
+
+    /** Writes a checkpoint of the current state and returns its directory. */
+    public Path checkpoint() {
+        Path dir = runDir.resolve("checkpoints");
+        String name = String.format(Locale.ROOT, "step-%06d-epoch-%02d-loss=%.4f", globalStep, epoch, lastLoss);
+        Path tmp = dir.resolve(".tmp-" + name);
+        Path target = dir.resolve(name);
+        try {
+            Checkpoints.deleteTree(tmp);
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + tmp, e);
+        }
+        onAll(r -> {
+            Replica<B> rep = replicas.get(r);
+            SafeTensorsWriter.write(tmp.resolve(Checkpoints.shardFile(r, devices.size())), rep.shard.stateTensors(),
+                    Checkpoints.shardMetadata(layout, rep.shard.steps));
+            Map<String, NDArray> weights = new TreeMap<>();
+            try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
+                rep.shard.gatherMasters(collective, (e, v) -> {
+                    if (r == 0) {
+                        NDArray c = Torch.copy(v, ScalarType.FLOAT32);
+                        c.attach(m);
+                        weights.put(e.name(), c);
+                    }
+                });
+                if (r == 0) {
+                    SafeTensorsWriter.write(tmp.resolve(Checkpoints.MODEL), weights, Map.of("format", "pt"));
+                }
+            }
+            return null;
+        });
+        JsonObject state = new JsonObject();
+        state.addProperty("step", globalStep);
+        state.addProperty("epoch", epoch);
+        state.addProperty("step_in_epoch", stepInEpoch);
+        state.addProperty("replicas", devices.size());
+        state.addProperty("nonfinite_in_row", nonFiniteInRow);
+        state.addProperty("last_loss", lastLoss);
+        JsonObject sched = new JsonObject();
+        sched.addProperty("type", "linear-warmup+cosine-decay");
+        sched.addProperty("peak_lr", schedule.peak());
+        sched.addProperty("total_steps", schedule.totalSteps());
+        sched.addProperty("warmup_steps", schedule.warmupSteps());
+        sched.addProperty("first_step", schedule.firstStep().name());
+        sched.addProperty("next_lr", schedule.lr(globalStep));
+        state.add("scheduler", sched);
+        JsonObject rng = new JsonObject();
+        rng.addProperty("kind", "counter: every random draw derives from (seed, epoch, step, rank, micro)");
+        rng.addProperty("seed", cfg.seed);
+        state.add("rng", rng);
+        state.add("plan", new GsonBuilder().create().toJsonTree(plan));
+        try {
+            Files.writeString(tmp.resolve(Checkpoints.STATE), new GsonBuilder().setPrettyPrinting().create().toJson(state));
+            Files.writeString(tmp.resolve("config.json"), configJson());
+            Checkpoints.deleteTree(target);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot finish checkpoint " + target, e);
+        }
+        Checkpoints.writeAtomically(dir.resolve(Checkpoints.LATEST), name);
+        Checkpoints.rotate(dir, cfg.keepCheckpoints);
+        lastCheckpointStep = globalStep;
+        return target;
+    }
+
+    private void restore(Path ckpt) {
+        JsonObject state = Checkpoints.readState(ckpt);
+        long total = state.getAsJsonObject("scheduler").get("total_steps").getAsLong();
+        if (total != schedule.totalSteps()) {
+            throw new IllegalStateException("resume from " + ckpt + ": its schedule has " + total + " steps, this run "
+                    + schedule.totalSteps() + " (changed epochs, max_steps, batch sizes or data?)");
+        }
+        globalStep = state.get("step").getAsLong();
+        epoch = state.get("epoch").getAsInt();
+        stepInEpoch = state.get("step_in_epoch").getAsLong();
+        nonFiniteInRow = state.get("nonfinite_in_row").getAsInt();
+        lastLoss = state.get("last_loss").getAsDouble();
+        lastCheckpointStep = globalStep;
+        onAll(r -> {
+            Replica<B> rep = replicas.get(r);
+            try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
+                Map<String, Long> steps = new HashMap<>();
+                Map<String, NDArray[]> full = Checkpoints.readOptimizer(ckpt, m, steps);
+                rep.shard.restore(full, steps);
+            }
+            rep.publish(collective);
+            return null;
+        });
+        if (cfg.console) {
+            System.out.println("resumed from " + ckpt + " at step " + globalStep + " (epoch " + epoch + ", batch "
+                    + stepInEpoch + ")");
+        }
+    }
+
+    private String configJson() {
+        JsonObject o = new JsonObject();
+        o.add("train", cfg.toJson());
+        o.add("model", modelConfig);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
+    }
+
+    private void writeConfig() {
+        try {
+            Files.createDirectories(runDir.resolve("checkpoints"));
+            Files.writeString(runDir.resolve("config.json"), configJson());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the run directory " + runDir, e);
+        }
+    }
+
+    /** The setup summary printed before step 1 (Prismatic style). */
+    public String summary() {
+        StringBuilder sb = new StringBuilder();
+        Map<String, long[]> perModule = new LinkedHashMap<>();
+        for (Map.Entry<String, Param> e : replicas.get(0).model.parameters().entrySet()) {
+            String top = e.getKey().contains(".") ? e.getKey().substring(0, e.getKey().indexOf('.')) : e.getKey();
+            long[] c = perModule.computeIfAbsent(top, k -> new long[2]);
+            c[e.getValue().trainable() ? 0 : 1] += e.getValue().numel();
+        }
+        long trainable = perModule.values().stream().mapToLong(c -> c[0]).sum();
+        long frozen = perModule.values().stream().mapToLong(c -> c[1]).sum();
+        sb.append(String.format(Locale.ROOT, "== merv training: run %s, stage %s%n", cfg.effectiveRunId(),
+                cfg.stage.id()));
+        perModule.forEach((k, c) -> sb.append(String.format(Locale.ROOT, "   %-24s trainable %,14d   frozen %,14d%n", k,
+                c[0], c[1])));
+        sb.append(String.format(Locale.ROOT, "   total                    trainable %,14d   frozen %,14d%n", trainable,
+                frozen));
+        sb.append(String.format(Locale.ROOT, "   devices %s -> %d replica(s); global batch %d = per-device %d x %d replicas x %d"
+                + " accumulation%n", devices, plan.replicas(), plan.globalBatch(), plan.perDeviceBatch(), plan.replicas(),
+                plan.accumulation()));
+        sb.append(String.format(Locale.ROOT, "   optimizer steps %d (warmup %d = int(%d x %.4g)), peak lr %.3g, first step %s,"
+                + " wd %.3g, clip %.3g%n", schedule.totalSteps(), schedule.warmupSteps(), schedule.totalSteps(),
+                cfg.warmupRatio, cfg.learningRate, cfg.firstStep, cfg.weightDecay, cfg.maxGradNorm));
+        sb.append(String.format(Locale.ROOT, "   precision: compute %s, masters/moments/grad accumulation fp32; recompute %s;"
+                + " loss normalisation %s%n", cfg.precision, cfg.recompute, cfg.lossNormalization));
+        long decay = layout.buckets().stream().filter(FlatLayout.Bucket::decay).mapToLong(FlatLayout.Bucket::numel).sum();
+        sb.append(String.format(Locale.ROOT, "   AdamW groups: decay %,d / no-decay %,d elements; %d buckets, sharded over %d"
+                + " replica(s); est. %.1f MiB optimizer state per replica%n", decay, trainable - decay,
+                layout.buckets().size(), plan.replicas(), replicas.get(0).shard.bytes() / 1048576.0));
+        sb.append(String.format(Locale.ROOT, "   run dir %s; checkpoint every %d steps, keep %d%n", runDir,
+                cfg.saveCheckpointAfter, cfg.keepCheckpoints));
+        if (globalStep > 0) {
+            sb.append(String.format(Locale.ROOT, "   resuming at step %d (epoch %d, batch %d)%n", globalStep, epoch,
+                    stepInEpoch));
+        }
+        return sb.toString();
+    }
+
+    /** Runs {@code task(rank)} on every replica thread and returns the results in rank order. */
+    private <T> List<T> onAll(Function<Integer, T> task) {
+        List<Future<T>> fs = new ArrayList<>();
+        for (int r = 0; r < threads.size(); r++) {
+            final int rank = r;
+            fs.add(threads.get(r).submit(() -> task.apply(rank)));
+        }
+        List<T> out = new ArrayList<>();
+        Throwable failure = null;
+        for (Future<T> f : fs) {
+            try {
+                out.add(f.get());
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause();
+                    collective.abort();
+                }
+                out.add(null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+        if (failure != null) {
+            if (failure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (failure instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(failure);
+        }
+        return out;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+
+    public BatchPlan plan() {
+        return plan;
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public long globalStep() {
+        return globalStep;
+    }
+
+    public List<StepRecord> history() {
+        return List.copyOf(history);
+    }
+
+    /** Replica {@code rank}'s model (its trainable parameters hold the compute copies of the masters). */
+    public TrainableModel<B> model(int rank) {
+        return replicas.get(rank).model;
+    }
+
+    public FlatLayout layout() {
+        return layout;
+    }
+
+    /** Bytes of optimizer state and bucket buffers held by one replica. */
+    public long shardBytes() {
+        return replicas.get(0).shard.bytes();
+    }
+
+    @Override
+    public void close() {
+        try {
+            onAll(r -> {
+                replicas.get(r).close();
+                managers.get(r).close();
+                return null;
+            });
+        } finally {
+            threads.forEach(ExecutorService::shutdownNow);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+package dev.merv.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.merv.core.nn.Param;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import java.util.List;
+
+/**
+ * One replica's share of the optimizer (ZeRO-2): for every bucket of the {@link FlatLayout} the fp32
+ * master piece it owns, the AdamW moments of that piece and an fp32 gradient accumulator for it.
+ * After each micro-batch the replica's gradients (any compute dtype) are copied into a flat fp32
+ * bucket buffer and reduce-scattered, so each owner accumulates the sum over replicas and micro-batches
+ * in fp32; the optimizer steps only the owned pieces; the new weights are cast to the compute dtype
+ * and all-gathered into fresh parameter tensors.
+ *
+ * <p>Gradients that were never defined (a parameter outside the loss graph, PyTorch's
+ * {@code grad is None}) are tracked per parameter and OR-ed across replicas; such parameters are
+ * skipped by AdamW entirely (no decay, no moment update), as torch does. Limitation: the step count
+ * used for bias correction is per bucket, not per tensor, so a parameter that gets a gradient only
+ * in some steps would be corrected with its bucket's count (never the case in MERV: its dead fusion
+ * parameters never get one).
+ */
+final class ZeroShard implements AutoCloseable {
+
+    private final int rank;
+    private final FlatLayout layout;
+    private final NDManager manager;
+    final NDArray[] master;
+    final NDArray[] expAvg;
+    final NDArray[] expAvgSq;
+    final NDArray[] gradAcc;
+    final long[] steps;
+    private final NDArray flat;
+    private final NDArray recv;
+    private final NDArray gathered;
+    private final ScalarType computeType;
+    final boolean[] hasGrad;
+
+    ZeroShard(int rank, FlatLayout layout, NDManager parent, ScalarType computeType) {
+        this.rank = rank;
+        this.layout = layout;
+        this.manager = parent.newSubManager();
+        this.computeType = computeType;
+        int nb = layout.buckets().size();
+        master = new NDArray[nb];
+        expAvg = new NDArray[nb];
+        expAvgSq = new NDArray[nb];
+        gradAcc = new NDArray[nb];
+        steps = new long[nb];
+        for (int b = 0; b < nb; b++) {
+            long k = layout.buckets().get(b).piece();
+            master[b] = FlatOps.zeros(manager, k, ScalarType.FLOAT32);
+            expAvg[b] = FlatOps.zeros(manager, k, ScalarType.FLOAT32);
+            expAvgSq[b] = FlatOps.zeros(manager, k, ScalarType.FLOAT32);
+            gradAcc[b] = FlatOps.zeros(manager, k, ScalarType.FLOAT32);
+        }
+        flat = FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), ScalarType.FLOAT32);
+        recv = FlatOps.zeros(manager, Math.max(1, layout.maxPiece()), ScalarType.FLOAT32);
+        gathered = FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), computeType);
+        hasGrad = new boolean[layout.entries().size()];
+    }
+
+    FlatLayout layout() {
+        return layout;
+    }
+
+    /** Bytes this shard holds: master + two moments + accumulator per owned element, plus the bucket buffers. */
+    long bytes() {
+        return layout.shardElements() * 16 + layout.maxPadded() * (4 + computeType.bytes()) + layout.maxPiece() * 4;
+    }
+
+    /** Fills the owned master pieces from the current parameter values (identical on every replica). */
+    void loadMastersFrom(List<Param> params) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            try (NDArray full = FlatOps.slice(flat, 0, b.padded())) {
+                FlatOps.zero(full);
+                for (FlatLayout.Entry e : b.entries()) {
+                    try (NDArray dst = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
+                            NDArray src = FlatOps.flatten(params.get(e.id()).get())) {
+                        FlatOps.copyInto(dst, src);
+                    }
+                }
+                try (NDArray mine = FlatOps.slice(full, b.pieceStart(rank), b.pieceStart(rank) + b.piece())) {
+                    FlatOps.copyInto(master[b.index()], mine);
+                }
+            }
+        }
+    }
+
+    void beginStep() {
+        for (NDArray g : gradAcc) {
+            FlatOps.zero(g);
+        }
+        java.util.Arrays.fill(hasGrad, false);
+    }
+
+    /**
+     * Moves this micro-batch's gradients into the owners' fp32 accumulators, bucket by bucket, and
+     * zeroes the parameters' gradients for the next micro-batch.
+     */
+    void accumulate(List<Param> params, Collective collective) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            try (NDArray full = FlatOps.slice(flat, 0, b.padded()); NDArray got = FlatOps.slice(recv, 0, b.piece())) {
+                FlatOps.zero(full);
+                for (FlatLayout.Entry e : b.entries()) {
+                    NDArray value = params.get(e.id()).get();
+                    PtNDArray grad = JniUtils.getGradient((PtNDArray) value);
+                    if (grad == null) {
+                        continue;
+                    }
+                    try (grad; NDArray dst = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
+                            NDArray src = FlatOps.flatten(grad)) {
+                        FlatOps.copyInto(dst, src);
+                        FlatOps.zero(grad);
+                    }
+                    hasGrad[e.id()] = true;
+                }
+                collective.reduceScatterSum(rank, full, got);
+                FlatOps.addInto(gradAcc[b.index()], got);
+            }
+        }
+    }
+
+    /** Shares which parameters got a gradient anywhere (torch skips the others). */
+    void agreeOnGradients(Collective collective) {
+        double[] flags = new double[hasGrad.length];
+        for (int i = 0; i < flags.length; i++) {
+            flags[i] = hasGrad[i] ? 1 : 0;
+        }
+        double[] all = collective.allReduceSum(rank, flags);
+        for (int i = 0; i < flags.length; i++) {
+            hasGrad[i] = all[i] > 0;
+        }
+    }
+
+    void scaleGradients(double factor) {
+        if (factor == 1.0) {
+            return;
+        }
+        for (NDArray g : gradAcc) {
+            g.muli((float) factor);
+        }
+    }
+
+    /** Sum of squared accumulated gradients over the owned pieces (padding is zero). */
+    double localSquaredNorm() {
+        double s = 0;
+        for (NDArray g : gradAcc) {
+            try (NDArray sq = g.mul(g); NDArray sum = sq.sum()) {
+                s += sum.getFloat();
+            }
+        }
+        return s;
+    }
+
+    /** One AdamW step over every owned piece at learning rate {@code lr}. */
+    void step(AdamW adam, double lr, double weightDecay) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            boolean any = false;
+            boolean all = true;
+            for (FlatLayout.Entry e : b.entries()) {
+                any |= hasGrad[e.id()];
+                all &= hasGrad[e.id()];
+            }
+            if (!any) {
+                continue;
+            }
+            int i = b.index();
+            steps[i]++;
+            double wd = b.decay() ? weightDecay : 0.0;
+            if (all) {
+                adam.update(master[i], gradAcc[i], expAvg[i], expAvgSq[i], lr, wd, steps[i]);
+                continue;
+            }
+            // some tensors of this bucket got no gradient: step a copy, then restore their ranges
+            try (NDArray p0 = Torch.clone(master[i]); NDArray m0 = Torch.clone(expAvg[i]);
+                    NDArray v0 = Torch.clone(expAvgSq[i])) {
+                adam.update(master[i], gradAcc[i], expAvg[i], expAvgSq[i], lr, wd, steps[i]);
+                long lo = b.pieceStart(rank);
+                long hi = lo + b.piece();
+                for (FlatLayout.Entry e : b.entries()) {
+                    if (hasGrad[e.id()]) {
+                        continue;
+                    }
+                    long s = Math.max(lo, e.offset());
+                    long t = Math.min(hi, e.offset() + e.numel());
+                    if (s >= t) {
+                        continue;
+                    }
+                    restore(master[i], p0, s - lo, t - lo);
+                    restore(expAvg[i], m0, s - lo, t - lo);
+                    restore(expAvgSq[i], v0, s - lo, t - lo);
+                }
+            }
+        }
+    }
+
+    private static void restore(NDArray dst, NDArray saved, long s, long t) {
+        try (NDArray d = FlatOps.slice(dst, s, t); NDArray o = FlatOps.slice(saved, s, t)) {
+            FlatOps.copyInto(d, o);
+        }
+    }
+
+    /**
+     * All-gathers the masters in the compute dtype and gives every parameter a fresh tensor (so
+     * its gradient starts undefined) owned by {@code weights}.
+     */
+    void publish(List<Param> params, Collective collective, NDManager weights) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            try (NDArray full = FlatOps.slice(gathered, 0, b.padded());
+                    NDArray mine = Torch.copy(master[b.index()], computeType)) {
+                collective.allGather(rank, mine, full);
+                for (FlatLayout.Entry e : b.entries()) {
+                    try (NDArray v = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
+                            NDArray shaped = v.reshape(new Shape(e.shape()))) {
+                        NDArray fresh = Torch.copy(shaped, computeType);
+                        fresh.attach(weights);
+                        params.get(e.id()).set(fresh);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The full fp32 value of every trainable tensor (all ranks take part; every rank gets them). */
+    void gatherMasters(Collective collective, java.util.function.BiConsumer<FlatLayout.Entry, NDArray> sink) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            try (NDArray full = FlatOps.slice(flat, 0, b.padded())) {
+                collective.allGather(rank, master[b.index()], full);
+                for (FlatLayout.Entry e : b.entries()) {
+                    try (NDArray v = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
+                            NDArray shaped = v.reshape(new Shape(e.shape()))) {
+                        sink.accept(e, shaped);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The owned pieces keyed as stored in an optimizer shard file. */
+    java.util.Map<String, NDArray> stateTensors() {
+        java.util.Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        for (int b = 0; b < master.length; b++) {
+            out.put("bucket." + b + ".master", master[b]);
+            out.put("bucket." + b + ".exp_avg", expAvg[b]);
+            out.put("bucket." + b + ".exp_avg_sq", expAvgSq[b]);
+        }
+        return out;
+    }
+
+    /**
+     * Refills the owned pieces from full per-tensor state ({@code [master, exp_avg, exp_avg_sq]} by
+     * name, any layout) and per-tensor step counts, whatever replica count wrote them.
+     */
+    void restore(java.util.Map<String, NDArray[]> full, java.util.Map<String, Long> stepCounts) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            long count = 0;
+            for (int which = 0; which < 3; which++) {
+                NDArray[] target = which == 0 ? master : which == 1 ? expAvg : expAvgSq;
+                try (NDArray all = FlatOps.slice(flat, 0, b.padded())) {
+                    FlatOps.zero(all);
+                    for (FlatLayout.Entry e : b.entries()) {
+                        NDArray[] st = full.get(e.name());
+                        if (st == null) {
+                            throw new IllegalStateException("checkpoint has no optimizer state for trainable parameter '"
+                                    + e.name() + "'");
+                        }
+                        if (st[which].getShape().size() != e.numel()) {
+                            throw new IllegalStateException("checkpoint state of '" + e.name() + "' has "
+                                    + st[which].getShape().size() + " elements, the model " + e.numel());
+                        }
+                        try (NDArray dst = FlatOps.slice(all, e.offset(), e.offset() + e.numel())) {
+                            FlatOps.copyInto(dst, st[which]);
+                        }
+                        count = Math.max(count, stepCounts.getOrDefault(e.name(), 0L));
+                    }
+                    try (NDArray mine = FlatOps.slice(all, b.pieceStart(rank), b.pieceStart(rank) + b.piece())) {
+                        FlatOps.copyInto(target[b.index()], mine);
+                    }
+                }
+            }
+            steps[b.index()] = count;
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    int rank() {
+        return rank;
+    }
+}
