@@ -1,0 +1,91 @@
+package dev.merv.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.engine.PtNDArray;
+import dev.merv.core.model.LanguageModel;
+import dev.merv.core.nn.Param;
+import dev.merv.core.testing.Compare;
+import dev.merv.core.testing.Fixture;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import dev.merv.llm.llama.LlamaConfig;
+import dev.merv.llm.llama.LlamaModel;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** HF LlamaForCausalLM / Qwen2ForCausalLM parity: logits, loss, listed grads, layer outputs, RoPE tables. */
+class LlmFixtureTest {
+
+    static LlamaModel build(Fixture f, NDManager m, ScalarType dtype) {
+        LlamaConfig cfg = DecoderConfigs.parse(f.config(), f.name() + "/config.json");
+        LlamaModel model = new LlamaModel(f.name(), cfg, m);
+        model.load(f.model(), dtype);
+        return model;
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
+    void logitsLossAndGradsMatch(String name) {
+        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager();
+                Torch.GradMode g = Torch.withGrad()) {
+            LlamaModel model = build(f, m, ScalarType.FLOAT32);
+            NDArray ids = f.io("input.input_ids", m);
+            NDArray mask = f.io("input.attention_mask", m);
+            NDArray labels = f.io("input.labels", m);
+
+            NDArray h = model.embed(ids);
+            f.assertMatches("hidden.embeddings", h);
+            NDArray logits;
+            try (LanguageModel.LayerContext ctx = model.prepare(mask, null, null, (int) ids.getShape().get(1))) {
+                for (int i = 0; i < model.numLayers(); i++) {
+                    h = model.layer(i, h, ctx);
+                    String hidden = "hidden.layer_" + i + "_out";
+                    if (f.metaList("hidden").contains(hidden)) {
+                        f.assertMatches(hidden, h);
+                    }
+                }
+                logits = model.head(h);
+            }
+            f.assertMatches("output.logits", logits);
+            NDArray loss = CausalLmLoss.mean(logits, labels);
+            f.assertMatches("output.loss", loss);
+
+            JniUtils.backward((PtNDArray) loss, (PtNDArray) loss.onesLike(), false, false);
+            Map<String, Param> params = model.namedParameters();
+            assertThat(f.metaList("grads")).isNotEmpty();
+            for (String grad : f.metaList("grads")) {
+                String path = grad.substring("grad.".length());
+                Param p = params.get(path);
+                assertThat(p).as("parameter %s of %s", path, name).isNotNull();
+                try (NDArray gr = p.get().getGradient()) {
+                    f.assertMatches(grad, gr);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
+    void rotaryTablesMatch(String name) {
+        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+            LlamaConfig cfg = DecoderConfigs.parse(f.config(), name);
+            LlamaModel model = new LlamaModel(name, cfg, m);
+            float[] inv = model.rope().invFreq();
+            NDArray expectedInv = f.ioFloat("hidden.rope_inv_freq", m);
+            Fixture.Tolerance tol = f.tolerance("hidden.rope_inv_freq");
+            Compare.assertClose(name + ":inv_freq", inv, expectedInv.toFloatArray(), new long[] {inv.length},
+                    tol.atol(), tol.rtol());
+            NDArray expCos = f.ioFloat("hidden.rope_cos", m);
+            long t = expCos.getShape().get(0);
+            NDArray pos = m.arange(0L, t, 1L, ai.djl.ndarray.types.DataType.INT64).reshape(1, t);
+            NDArray[] cs = model.rope().cosSin(pos, ScalarType.FLOAT32, m);
+            f.assertMatches("hidden.rope_cos", cs[0].reshape(expCos.getShape()));
+            f.assertMatches("hidden.rope_sin", cs[1].reshape(expCos.getShape()));
+        }
+    }
+}
