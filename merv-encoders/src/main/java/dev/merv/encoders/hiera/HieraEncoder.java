@@ -9,6 +9,8 @@ import dev.merv.core.weights.WeightLoader;
 import dev.merv.core.weights.WeightSource;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.layers.Scoped;
+import dev.merv.encoders.transform.Filter;
+import dev.merv.encoders.transform.ResizeNaiveTransform;
 import java.util.List;
 
 /**
@@ -40,6 +42,12 @@ public final class HieraEncoder extends FrozenVideoEncoder {
             throw new IllegalArgumentException(id + ": non-square input_size " + java.util.Arrays.toString(c.inputSize()));
         }
         return c.inputSize()[1];
+    }
+
+    /** Hiera's frame transform: PIL bilinear, mean 0.45, std 0.225 on every channel. */
+    public static ResizeNaiveTransform transform(int size) {
+        return new ResizeNaiveTransform(size, Filter.BILINEAR, new float[] {0.45f, 0.45f, 0.45f},
+                new float[] {0.225f, 0.225f, 0.225f});
     }
 
     public Hiera hiera() {
