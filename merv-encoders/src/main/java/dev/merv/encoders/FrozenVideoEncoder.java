@@ -6,6 +6,7 @@ import dev.merv.core.model.FrameTransform;
 import dev.merv.core.model.VideoEncoder;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.weights.WeightSource;
 import java.util.Arrays;
 
 /**
@@ -87,6 +88,13 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
             return out;
         }
     }
+
+    /**
+     * Loads the family's checkpoint names found under {@code prefix} (the family's one weight table;
+     * names MERV never runs are skipped by name), strict otherwise: a missing or mis-shaped tensor
+     * fails naming it.
+     */
+    public abstract void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype);
 
     /** MERV features {@code [B, T'*N, C]} (temporal-slot-major), differentiable when grad mode is on. */
     public abstract NDArray features(NDArray pixels);

@@ -56,7 +56,7 @@ class EncoderFixtureTest {
                     TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames)
                             : Dinov2.encoder(id, c, c.imgSize(), frames);
                     assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
-                    t.loadWeights(fx.model(), "", m, null, kind.endsWith("siglip") ? Siglip.unusedWeights() : Dinov2.unusedWeights());
+                    t.loadWeights(fx.model(), "", m, null);
                     enc = t;
                     input = "input.video_values";
                     prefix = "";

@@ -60,11 +60,11 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
 
     /** Channel width after the last stage ({@code embed_dim * dim_mul^(stages-1)}). */
     public int numFeatures() {
-        double d = embedDim;
+        int d = embedDim;
         for (int i = 1; i < stages.length; i++) {
             d = (int) (d * dimMul);
         }
-        return (int) d;
+        return d;
     }
 
     /** Token grid {@code [t, h, w]} at the end of stage {@code stage} (0-based). */
@@ -80,6 +80,12 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
 
     public HieraConfig withInputSize(int[] size) {
         return new HieraConfig(size.clone(), embedDim, numHeads, stages, qPool, qStride, maskUnitSize, maskUnitAttn, dimMul, headMul,
+                patchKernel, patchStride, patchPadding, mlpRatio, sepPosEmbed, normEps, numClasses);
+    }
+
+    /** Every width divided by {@code k} (heads kept), for benchmarks and tests. */
+    public HieraConfig narrower(int k) {
+        return new HieraConfig(inputSize, embedDim / k, numHeads, stages, qPool, qStride, maskUnitSize, maskUnitAttn, dimMul, headMul,
                 patchKernel, patchStride, patchPadding, mlpRatio, sepPosEmbed, normEps, numClasses);
     }
 

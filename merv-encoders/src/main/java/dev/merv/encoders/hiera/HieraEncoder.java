@@ -100,6 +100,7 @@ public final class HieraEncoder extends FrozenVideoEncoder {
     }
 
     /** Loads the hiera package's names under {@code prefix} (empty for the hub file, {@code featurizer.} in MERV's). */
+    @Override
     public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
         WeightLoader.load(source, WeightLoader.identity(prefix, hiera.namedParameters()), manager, dtype, true,
                 n -> !n.startsWith(prefix));

@@ -45,6 +45,12 @@ public record LanguageBindConfig(int hiddenSize, int intermediateSize, int numHi
                 numFrames, layerNormEps, addTimeAttn);
     }
 
+    /** Every width divided by {@code k} (heads kept), for benchmarks and tests. */
+    public LanguageBindConfig narrower(int k) {
+        return new LanguageBindConfig(hiddenSize / k, intermediateSize / k, numHiddenLayers, numAttentionHeads, imageSize, patchSize,
+                hiddenAct, numFrames, layerNormEps, addTimeAttn);
+    }
+
     public static LanguageBindConfig fromJson(JsonObject json, String source) {
         JsonObject c = json.has("vision_config") ? json.getAsJsonObject("vision_config") : json;
         return new LanguageBindConfig(req(c, "hidden_size", source), req(c, "intermediate_size", source),

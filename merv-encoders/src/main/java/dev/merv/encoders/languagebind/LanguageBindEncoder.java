@@ -92,6 +92,7 @@ public final class LanguageBindEncoder extends FrozenVideoEncoder {
      * Loads HF names under {@code prefix} ({@code vision_model.} in the hub checkpoint,
      * {@code featurizer.} in MERV's); other names in the source (text tower, projections) are ignored.
      */
+    @Override
     public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
         WeightLoader.load(source, WeightLoader.identity(prefix, tower.namedParameters()), manager, dtype, true,
                 n -> !n.startsWith(prefix) || n.endsWith("position_ids"));

@@ -28,14 +28,20 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
 
     private final TimmVisionTransformer vit;
     private final int blockIndex;
+    private final String[] unusedWeights;
 
-    public TimmFrameEncoder(String id, TimmVitConfig config, int blockIndex, int numFrames, FrameTransform transform) {
+    /**
+     * @param unusedWeights checkpoint name prefixes of modules MERV never runs (heads), skipped at load
+     */
+    public TimmFrameEncoder(String id, TimmVitConfig config, int blockIndex, int numFrames, FrameTransform transform,
+            String... unusedWeights) {
         super(id, numFrames, config.imgSize(), transform);
         if (blockIndex < 0 || blockIndex >= config.depth()) {
             throw new IllegalArgumentException(id + ": featurizer block " + blockIndex + " outside 0.." + (config.depth() - 1));
         }
         this.vit = new TimmVisionTransformer(config);
         this.blockIndex = blockIndex;
+        this.unusedWeights = unusedWeights.clone();
     }
 
     public TimmVisionTransformer vit() {
@@ -85,7 +91,9 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
      * weights at 224px) is resampled to this model's grid once at load, as timm's
      * {@code resample_abs_pos_embed} does (bicubic, antialiased, prefix positions kept).
      */
-    public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype, String... ignoredPrefixes) {
+    @Override
+    public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
+        String[] ignoredPrefixes = unusedWeights;
         Map<String, Param> table = new LinkedHashMap<>(WeightLoader.identity(prefix, vit.namedParameters()));
         String posName = prefix + "pos_embed";
         boolean resample = source.names().contains(posName)

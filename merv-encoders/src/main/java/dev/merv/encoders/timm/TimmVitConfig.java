@@ -52,6 +52,12 @@ public record TimmVitConfig(int imgSize, int patchSize, int embedDim, int depth,
                 mlpRatio, mlpHidden, globalPool, normEps);
     }
 
+    /** The same architecture with every width divided by {@code k} (heads kept), for benchmarks and tests. */
+    public TimmVitConfig narrower(int k) {
+        return new TimmVitConfig(imgSize, patchSize, embedDim / k, depth, numHeads, classToken, regTokens, noEmbedClass, initValues,
+                mlpRatio, mlpHidden / k, globalPool, normEps);
+    }
+
     /** Reads timm kwargs ({@code img_size, patch_size, embed_dim, depth, num_heads, ...}); fails naming a missing key. */
     public static TimmVitConfig fromJson(JsonObject c, String source) {
         return new TimmVitConfig(req(c, "img_size", source), req(c, "patch_size", source), req(c, "embed_dim", source),

@@ -49,6 +49,12 @@ public record VivitConfig(int imageSize, int numFrames, int[] tubeletSize, int n
                 intermediateSize, hiddenAct, layerNormEps, qkvBias);
     }
 
+    /** Every width divided by {@code k} (heads kept), for benchmarks and tests. */
+    public VivitConfig narrower(int k) {
+        return new VivitConfig(imageSize, numFrames, tubeletSize, numChannels, hiddenSize / k, numHiddenLayers, numAttentionHeads,
+                intermediateSize / k, hiddenAct, layerNormEps, qkvBias);
+    }
+
     public static VivitConfig fromJson(JsonObject c, String source) {
         JsonArray t = c.getAsJsonArray("tubelet_size");
         if (t == null) {

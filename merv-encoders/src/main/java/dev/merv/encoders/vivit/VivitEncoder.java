@@ -93,6 +93,7 @@ public final class VivitEncoder extends FrozenVideoEncoder {
     }
 
     /** Loads HF names under {@code prefix} ({@code vivit.} in the hub file); the classifier is ignored. */
+    @Override
     public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
         WeightLoader.load(source, WeightLoader.identity(prefix, model.namedParameters()), manager, dtype, true,
                 n -> !n.startsWith(prefix) || n.startsWith("classifier."));
