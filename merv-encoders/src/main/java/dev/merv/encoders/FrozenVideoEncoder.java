@@ -1,0 +1,123 @@
+package dev.merv.encoders;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.merv.core.model.FrameTransform;
+import dev.merv.core.model.VideoEncoder;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import dev.merv.core.weights.WeightSource;
+import java.util.Arrays;
+
+/**
+ * The MERV backbone wrapper shared by every family: checks the input layout, runs the family's
+ * {@link #features} without autograd in the encoder's dtype, and reshapes to {@code [B, T', N, C]}.
+ *
+ * <p>{@link #features} is the same computation with whatever grad mode the caller has; the fixture
+ * tests use it with autograd on to check gradients (frozen encoders never need them in training).
+ * Frame counts an encoder cannot take are rejected by the subclass constructors, before weights load.
+ */
+public abstract class FrozenVideoEncoder implements VideoEncoder {
+
+    private final String id;
+    private final int numFrames;
+    private final int imageSize;
+    private final FrameTransform transform;
+    private ScalarType dtype = ScalarType.FLOAT32;
+
+    protected FrozenVideoEncoder(String id, int numFrames, int imageSize, FrameTransform transform) {
+        if (numFrames <= 0) {
+            throw new IllegalArgumentException(id + ": frame count must be positive, got " + numFrames);
+        }
+        this.id = id;
+        this.numFrames = numFrames;
+        this.imageSize = imageSize;
+        this.transform = transform;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public int numFrames() {
+        return numFrames;
+    }
+
+    /** The input side length the encoder is built for. */
+    public int imageSize() {
+        return imageSize;
+    }
+
+    @Override
+    public FrameTransform transform() {
+        return transform;
+    }
+
+    /** Input layout of {@link #encode} / {@link #features} (after the batch axis). */
+    public FrameTransform.Layout layout() {
+        return transform == null ? FrameTransform.Layout.TCHW : transform.layout();
+    }
+
+    public ScalarType dtype() {
+        return dtype;
+    }
+
+    /** Casts the weights (e.g. to bf16 for frozen use); inputs are cast to match in {@link #encode}. */
+    public void castTo(ScalarType type, NDManager manager) {
+        module().castTo(type, manager);
+        module().setTrainable(false);
+        this.dtype = type;
+    }
+
+    @Override
+    public final NDArray encode(NDArray pixels) {
+        checkInput(pixels);
+        try (Torch.GradMode ng = Torch.noGrad()) {
+            NDArray in = Torch.dtype(pixels) == dtype ? pixels : Torch.to(pixels, dtype);
+            NDArray f = features(in);
+            long b = pixels.getShape().get(0);
+            NDArray out = f.reshape(b, temporalResolution(), spatialResolution(), embedDim());
+            if (out != f) {
+                f.close();
+            }
+            if (in != pixels) {
+                in.close();
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Loads the family's checkpoint names found under {@code prefix} (the family's one weight table;
+     * names MERV never runs are skipped by name), strict otherwise: a missing or mis-shaped tensor
+     * fails naming it.
+     */
+    public abstract void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype);
+
+    /** MERV features {@code [B, T'*N, C]} (temporal-slot-major), differentiable when grad mode is on. */
+    public abstract NDArray features(NDArray pixels);
+
+    /** Fails naming the encoder when {@code pixels} is not {@code [B, T, 3, S, S]} / {@code [B, 3, T, S, S]}. */
+    protected void checkInput(NDArray pixels) {
+        long[] s = pixels.getShape().getShape();
+        boolean tchw = layout() == FrameTransform.Layout.TCHW;
+        long[] want = tchw ? new long[] {-1, numFrames, 3, imageSize, imageSize}
+                : new long[] {-1, 3, numFrames, imageSize, imageSize};
+        boolean ok = s.length == 5;
+        for (int i = 1; ok && i < 5; i++) {
+            ok = s[i] == want[i];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException(id + ": expects input [B, " + (tchw ? "T=" + numFrames + ", 3" : "3, T=" + numFrames)
+                    + ", " + imageSize + ", " + imageSize + "], got " + Arrays.toString(s));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return id + " (" + numFrames + " frames, " + imageSize + "px -> [" + temporalResolution() + ", "
+                + spatialResolution() + ", " + embedDim() + "], " + dtype + ")";
+    }
+}

@@ -1,0 +1,108 @@
+package dev.merv.encoders.hiera;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.merv.core.model.FrameTransform;
+import dev.merv.core.nn.Module;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.weights.WeightLoader;
+import dev.merv.core.weights.WeightSource;
+import dev.merv.encoders.FrozenVideoEncoder;
+import dev.merv.encoders.layers.Scoped;
+import dev.merv.encoders.transform.Filter;
+import dev.merv.encoders.transform.ResizeNaiveTransform;
+import java.util.List;
+
+/**
+ * MERV's {@code hiera-base-plus-video}: {@code [B, F, 3, S, S]} is cut into consecutive clips of
+ * the model's {@code input_size[0]} frames ({@code [B*F/T, 3, T, S, S]}), each clip runs through
+ * Hiera, the last stage-end intermediate ({@code [clips, t, h, w, C]}, spatial order, before the
+ * final norm and pooling) is taken and flattened per video: {@code [B, (F/T)*t*h*w, C]}.
+ */
+public final class HieraEncoder extends FrozenVideoEncoder {
+
+    /** The hub checkpoint ({@code Hiera.from_pretrained}). */
+    public static final String HUB_ID = "facebook/hiera_base_plus_16x224.mae_k400_ft_k400";
+
+    private final Hiera hiera;
+    private final int clipFrames;
+
+    public HieraEncoder(String id, HieraConfig config, int numFrames, FrameTransform transform) {
+        super(id, numFrames, checkSquare(id, config), transform);
+        clipFrames = config.inputSize()[0];
+        if (numFrames % clipFrames != 0) {
+            throw new IllegalArgumentException(id + ": " + numFrames + " frames are not a multiple of the model's "
+                    + clipFrames + "-frame clips");
+        }
+        hiera = new Hiera(config);
+    }
+
+    private static int checkSquare(String id, HieraConfig c) {
+        if (c.inputSize()[1] != c.inputSize()[2]) {
+            throw new IllegalArgumentException(id + ": non-square input_size " + java.util.Arrays.toString(c.inputSize()));
+        }
+        return c.inputSize()[1];
+    }
+
+    /** Hiera's frame transform: PIL bilinear, mean 0.45, std 0.225 on every channel. */
+    public static ResizeNaiveTransform transform(int size) {
+        return new ResizeNaiveTransform(size, Filter.BILINEAR, new float[] {0.45f, 0.45f, 0.45f},
+                new float[] {0.225f, 0.225f, 0.225f});
+    }
+
+    public Hiera hiera() {
+        return hiera;
+    }
+
+    @Override
+    public Module module() {
+        return hiera;
+    }
+
+    private int[] lastGrid() {
+        return hiera.config().stageGrid(hiera.config().stages().length - 1);
+    }
+
+    @Override
+    public int temporalResolution() {
+        return numFrames() / clipFrames * lastGrid()[0];
+    }
+
+    @Override
+    public int spatialResolution() {
+        return lastGrid()[1] * lastGrid()[2];
+    }
+
+    @Override
+    public int embedDim() {
+        return hiera.config().numFeatures();
+    }
+
+    /** {@code [B, F, 3, S, S]} to channels-first clips {@code [B*F/T, 3, T, S, S]}. */
+    public NDArray clips(NDArray pixels) {
+        long[] s = pixels.getShape().getShape();
+        if (s[1] % clipFrames != 0) {
+            throw new IllegalArgumentException(id() + ": " + s[1] + " frames are not a multiple of " + clipFrames);
+        }
+        return pixels.reshape(-1, clipFrames, s[2], s[3], s[4]).transpose(0, 2, 1, 3, 4);
+    }
+
+    @Override
+    public NDArray features(NDArray pixels) {
+        long b = pixels.getShape().get(0);
+        NDArray clips = clips(pixels);
+        List<NDArray> inter = hiera.intermediates(clips, hiera.config().stages().length - 1);
+        NDArray last = inter.get(inter.size() - 1);
+        for (int i = 0; i < inter.size() - 1; i++) {
+            inter.get(i).close();
+        }
+        return Scoped.apply(last, x -> x.reshape(b, -1, x.getShape().get(4)));
+    }
+
+    /** Loads the hiera package's names under {@code prefix} (empty for the hub file, {@code featurizer.} in MERV's). */
+    @Override
+    public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
+        WeightLoader.load(source, WeightLoader.identity(prefix, hiera.namedParameters()), manager, dtype, true,
+                n -> !n.startsWith(prefix));
+    }
+}

@@ -1,0 +1,100 @@
+package dev.merv.encoders.languagebind;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.merv.core.model.FrameTransform;
+import dev.merv.core.nn.Module;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.weights.WeightLoader;
+import dev.merv.core.weights.WeightSource;
+import dev.merv.encoders.FrozenVideoEncoder;
+import dev.merv.encoders.layers.Scoped;
+import java.util.List;
+
+/**
+ * MERV's {@code languagebind-video-noclass}: input {@code [B, 3, T, S, S]} (channels before time),
+ * featurizer = {@code hidden_states[-2]} (the output of the second-to-last layer, no post-LN), CLS
+ * token dropped, {@code [B, T * patches, D]}. T must be a multiple of the tower's {@code num_frames}
+ * (W2: the clip is processed in independent consecutive groups of that many frames).
+ */
+public final class LanguageBindEncoder extends FrozenVideoEncoder {
+
+    /** The hub checkpoint. */
+    public static final String HUB_ID = "LanguageBind/LanguageBind_Video_merge";
+
+    private final LanguageBindVisionTower tower;
+
+    public LanguageBindEncoder(String id, LanguageBindConfig config, int numFrames, FrameTransform transform) {
+        super(id, numFrames, config.imageSize(), transform);
+        if (config.addTimeAttn() && numFrames % config.numFrames() != 0) {
+            throw new IllegalArgumentException(id + ": " + numFrames + " frames cannot be split into the tower's groups of "
+                    + config.numFrames() + " frames (num_frames); use a multiple of " + config.numFrames());
+        }
+        if (config.numHiddenLayers() < 2) {
+            throw new IllegalArgumentException(id + ": hidden_states[-2] needs at least 2 layers, config has "
+                    + config.numHiddenLayers());
+        }
+        this.tower = new LanguageBindVisionTower(config);
+    }
+
+    /** The reference encoder at {@code size} px, taking {@code numFrames} frames, flip only in training (W1). */
+    public static LanguageBindEncoder videoMerge(String id, int size, int numFrames) {
+        return new LanguageBindEncoder(id, LanguageBindConfig.videoMerge().withImageSize(size), numFrames,
+                new LanguageBindTransform(size, LanguageBindTransform.Flip.TRAINING));
+    }
+
+    public LanguageBindVisionTower tower() {
+        return tower;
+    }
+
+    @Override
+    public Module module() {
+        return tower;
+    }
+
+    @Override
+    public int temporalResolution() {
+        return numFrames();
+    }
+
+    @Override
+    public int spatialResolution() {
+        return tower.config().numPatches();
+    }
+
+    @Override
+    public int embedDim() {
+        return tower.config().hiddenSize();
+    }
+
+    @Override
+    public NDArray features(NDArray pixels) {
+        long b = pixels.getShape().get(0);
+        int last = tower.numLayers() - 1;
+        NDArray h = tower.embed(pixels);
+        for (int i = 0; i < last; i++) {
+            NDArray prev = h;
+            h = tower.layer(i, h);
+            prev.close();
+        }
+        return Scoped.apply(h, x -> {
+            NDArray patches = x.get(":, 1:, :");
+            return patches.reshape(b, -1, patches.getShape().get(2));
+        });
+    }
+
+    /** All hidden states {@code [B*T, N+1, D]} (index 0 = embeddings), for inspection. */
+    public List<NDArray> hiddenStates(NDArray pixels) {
+        return tower.hiddenStates(pixels, tower.numLayers());
+    }
+
+    /**
+     * Loads HF names under {@code prefix} ({@code vision_model.} in the hub checkpoint,
+     * {@code featurizer.} in MERV's); other names in the source (text tower, projections) are ignored.
+     */
+    @Override
+    public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
+        WeightLoader.load(source, WeightLoader.identity(prefix, tower.namedParameters()), manager, dtype, true,
+                n -> !n.startsWith(prefix) || n.endsWith("position_ids"));
+    }
+}

@@ -1,0 +1,147 @@
+package dev.merv.encoders.languagebind;
+
+import dev.merv.core.model.Frame;
+import dev.merv.core.model.FrameTransform;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * LanguageBind's own clip transform (merv-reference.md §2.3), unlike every other encoder's: the
+ * whole clip is scaled by 1/255 and normalised with the OpenAI CLIP mean/std first, then resized so
+ * the short side is {@code size} with torch's bilinear interpolation ({@code align_corners=False},
+ * no antialias, on the normalised floats), centre-cropped (offsets rounded half-to-even, as Python's
+ * {@code round}) and optionally flipped horizontally. Output {@code [3, T, size, size]}.
+ *
+ * <p>W1: the reference flips with p = 0.5 at training <em>and</em> evaluation. Here the flip is
+ * drawn only from the caller's random stream, i.e. in training ({@link Flip#TRAINING}, the default);
+ * {@link Flip#PARITY} also flips in evaluation (a fresh random when none is given) to reproduce the
+ * reference, and {@link Flip#NEVER} disables it.
+ */
+public final class LanguageBindTransform implements FrameTransform {
+
+    /** OpenAI CLIP normalisation. */
+    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    /** When the random horizontal flip happens (W1). */
+    public enum Flip { NEVER, TRAINING, PARITY }
+
+    private final int size;
+    private final Flip flip;
+
+    public LanguageBindTransform(int size, Flip flip) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("LanguageBind transform: size must be positive, got " + size);
+        }
+        this.size = size;
+        this.flip = flip;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    public Flip flip() {
+        return flip;
+    }
+
+    @Override
+    public Layout layout() {
+        return Layout.CTHW;
+    }
+
+    @Override
+    public float[] apply(List<Frame> frames, Random random) {
+        if (frames.isEmpty()) {
+            throw new IllegalArgumentException("LanguageBind transform: empty clip");
+        }
+        int w = frames.get(0).width();
+        int h = frames.get(0).height();
+        for (Frame f : frames) {
+            if (f.width() != w || f.height() != h) {
+                throw new IllegalArgumentException("LanguageBind transform: frames of one clip differ in size (" + w + "x" + h
+                        + " vs " + f.width() + "x" + f.height() + ")");
+            }
+        }
+        // ShortSideScale: the long side is floor(long / short * size), as pytorchvideo computes it.
+        int newW;
+        int newH;
+        if (w < h) {
+            newW = size;
+            newH = (int) Math.floor((double) h / w * size);
+        } else {
+            newH = size;
+            newW = (int) Math.floor((double) w / h * size);
+        }
+        int top = (int) Math.rint((newH - size) / 2.0);
+        int left = (int) Math.rint((newW - size) / 2.0);
+        boolean flipped = switch (flip) {
+            case NEVER -> false;
+            case TRAINING -> random != null && random.nextDouble() < 0.5;
+            case PARITY -> (random != null ? random : new Random()).nextDouble() < 0.5;
+        };
+        Axis ys = Axis.of(h, newH);
+        Axis xs = Axis.of(w, newW);
+        int t = frames.size();
+        int plane = size * size;
+        float[] out = new float[3 * t * plane];
+        float[] norm = new float[h * w];
+        for (int c = 0; c < 3; c++) {
+            for (int ti = 0; ti < t; ti++) {
+                byte[] rgb = frames.get(ti).rgb();
+                for (int i = 0; i < h * w; i++) {
+                    float v = (rgb[i * 3 + c] & 0xff) / 255f;
+                    norm[i] = (v - MEAN[c]) / STD[c];
+                }
+                int base = (c * t + ti) * plane;
+                for (int oy = 0; oy < size; oy++) {
+                    int y = oy + top;
+                    int y0 = ys.index[y];
+                    int y1 = y0 + ys.step[y];
+                    float hl1 = ys.lambda[y];
+                    float hl0 = 1f - hl1;
+                    for (int ox = 0; ox < size; ox++) {
+                        int x = ox + left;
+                        int x0 = xs.index[x];
+                        int x1 = x0 + xs.step[x];
+                        float wl1 = xs.lambda[x];
+                        float wl0 = 1f - wl1;
+                        float v = hl0 * (wl0 * norm[y0 * w + x0] + wl1 * norm[y0 * w + x1])
+                                + hl1 * (wl0 * norm[y1 * w + x0] + wl1 * norm[y1 * w + x1]);
+                        int dst = flipped ? size - 1 - ox : ox;
+                        out[base + oy * size + dst] = v;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** torch's {@code upsample_bilinear2d} source indices and weights along one axis (float math as on CPU). */
+    private record Axis(int[] index, int[] step, float[] lambda) {
+        static Axis of(int in, int out) {
+            float scale = (float) in / out;
+            int[] idx = new int[out];
+            int[] step = new int[out];
+            float[] lam = new float[out];
+            for (int o = 0; o < out; o++) {
+                float real = scale * (o + 0.5f) - 0.5f;
+                if (real < 0) {
+                    real = 0;
+                }
+                int i = Math.min((int) Math.floor(real), in - 1);
+                float l = Math.min(Math.max(real - i, 0f), 1f);
+                idx[o] = i;
+                step[o] = i < in - 1 ? 1 : 0;
+                lam[o] = l;
+            }
+            return new Axis(idx, step, lam);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "languagebind(" + size + ", flip " + flip + ")";
+    }
+}

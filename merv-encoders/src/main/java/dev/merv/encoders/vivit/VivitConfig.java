@@ -1,0 +1,78 @@
+package dev.merv.encoders.vivit;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.merv.encoders.layers.Activation;
+
+/** HF {@code VivitConfig} (key names as in the hub {@code config.json}). */
+public record VivitConfig(int imageSize, int numFrames, int[] tubeletSize, int numChannels, int hiddenSize,
+        int numHiddenLayers, int numAttentionHeads, int intermediateSize, Activation hiddenAct, double layerNormEps,
+        boolean qkvBias) {
+
+    public VivitConfig {
+        if (tubeletSize.length != 3) {
+            throw new IllegalArgumentException("ViViT: tubelet_size must have 3 entries");
+        }
+        if (numFrames % tubeletSize[0] != 0 || imageSize % tubeletSize[1] != 0 || imageSize % tubeletSize[2] != 0) {
+            throw new IllegalArgumentException("ViViT: num_frames " + numFrames + " / image_size " + imageSize
+                    + " not divisible by tubelet_size " + java.util.Arrays.toString(tubeletSize));
+        }
+        if (hiddenSize % numAttentionHeads != 0) {
+            throw new IllegalArgumentException("ViViT: hidden_size " + hiddenSize + " not divisible by num_attention_heads "
+                    + numAttentionHeads);
+        }
+    }
+
+    /** {@code google/vivit-b-16x2-kinetics400}: 32 frames, 224 px, tubelets (2, 16, 16), ViT-B. */
+    public static VivitConfig b16x2() {
+        return new VivitConfig(224, 32, new int[] {2, 16, 16}, 3, 768, 12, 12, 3072, Activation.GELU_TANH, 1e-6, true);
+    }
+
+    public int temporalSlots() {
+        return numFrames / tubeletSize[0];
+    }
+
+    public int gridH() {
+        return imageSize / tubeletSize[1];
+    }
+
+    public int gridW() {
+        return imageSize / tubeletSize[2];
+    }
+
+    public int numTubelets() {
+        return temporalSlots() * gridH() * gridW();
+    }
+
+    public VivitConfig withImageSize(int size) {
+        return new VivitConfig(size, numFrames, tubeletSize, numChannels, hiddenSize, numHiddenLayers, numAttentionHeads,
+                intermediateSize, hiddenAct, layerNormEps, qkvBias);
+    }
+
+    /** Every width divided by {@code k} (heads kept), for benchmarks and tests. */
+    public VivitConfig narrower(int k) {
+        return new VivitConfig(imageSize, numFrames, tubeletSize, numChannels, hiddenSize / k, numHiddenLayers, numAttentionHeads,
+                intermediateSize / k, hiddenAct, layerNormEps, qkvBias);
+    }
+
+    public static VivitConfig fromJson(JsonObject c, String source) {
+        JsonArray t = c.getAsJsonArray("tubelet_size");
+        if (t == null) {
+            throw new IllegalArgumentException(source + ": missing 'tubelet_size'");
+        }
+        return new VivitConfig(req(c, "image_size", source), req(c, "num_frames", source),
+                new int[] {t.get(0).getAsInt(), t.get(1).getAsInt(), t.get(2).getAsInt()},
+                c.has("num_channels") ? c.get("num_channels").getAsInt() : 3, req(c, "hidden_size", source),
+                req(c, "num_hidden_layers", source), req(c, "num_attention_heads", source), req(c, "intermediate_size", source),
+                Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "gelu_fast"),
+                c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-6,
+                !c.has("qkv_bias") || c.get("qkv_bias").getAsBoolean());
+    }
+
+    private static int req(JsonObject c, String key, String source) {
+        if (!c.has(key)) {
+            throw new IllegalArgumentException(source + ": missing '" + key + "'");
+        }
+        return c.get(key).getAsInt();
+    }
+}
