@@ -9,7 +9,7 @@ public enum SkipReason {
     MISSING("missing"),
     /** The container or stream cannot be opened or decoded, or ends before the frames its index declares. */
     CORRUPT("corrupt"),
-    /** The video holds no frames. */
+    /** The file opens as a container but holds no video frames (no video track, or an empty one). */
     EMPTY("empty"),
     /** The image file exists but no decoder can read it. */
     UNREADABLE_IMAGE("unreadable-image"),

@@ -229,7 +229,10 @@ public final class VideoDecoder {
             }
             stream = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, (PointerPointer<?>) null, 0);
             if (stream < 0) {
-                throw new SampleException(SkipReason.CORRUPT, file + ": no video stream (" + err(stream) + ")");
+                // The container parsed but offers no video frames (no video track, or an empty one that
+                // FFmpeg will not select): nothing to sample rather than a damaged file.
+                throw new SampleException(SkipReason.EMPTY, file + ": no video frames (" + fmt.nb_streams()
+                        + " streams; " + err(stream) + ")");
             }
             AVStream st = fmt.streams(stream);
             avgFps = rate(st.avg_frame_rate());

@@ -1,6 +1,8 @@
 package dev.merv.data.videollava;
 
 import dev.merv.data.check.SampleException;
+import dev.merv.data.check.Skip;
+import dev.merv.data.check.SkipLog;
 import dev.merv.data.check.SkipReason;
 import dev.merv.data.videollava.DatasetRegistry.DatasetFiles;
 import java.io.IOException;
@@ -99,6 +101,39 @@ public final class VideoLlavaDataset implements AutoCloseable {
     /** Whitespace-separated words over all turns (the reference's sampler length, W17). */
     public int wordCount(int i) {
         return words[i];
+    }
+
+    /**
+     * The rows a sampler may visit: every well-formed row. Malformed rows are reported to
+     * {@code log} here, once, so they are skipped deterministically before any loading starts.
+     */
+    public int[] wellFormedRows(SkipLog log) {
+        int n = 0;
+        int[] out = new int[kinds.length];
+        for (int i = 0; i < kinds.length; i++) {
+            if (kinds[i] != MALFORMED) {
+                out[n++] = i;
+            } else if (log != null) {
+                String detail;
+                try {
+                    entry(i);
+                    detail = "malformed";
+                } catch (SampleException e) {
+                    detail = e.getMessage();
+                }
+                log.add(new Skip(i, jsonName, rawMediaPath(i), SkipReason.MALFORMED_ENTRY, detail));
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Per row, whether it is multimodal (for the split-modality sampler). */
+    public boolean[] multimodalFlags() {
+        boolean[] out = new boolean[kinds.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = multimodal(i);
+        }
+        return out;
     }
 
     /** Parses row {@code i}. */
