@@ -242,6 +242,8 @@ public final class VideoDecoder {
             long n = st.nb_frames();
             if (n <= 0) {
                 n = countPackets();
+                // countPackets reopened the file: the old stream struct is gone
+                st = fmt.streams(stream);
             }
             if (n <= 0) {
                 throw new SampleException(SkipReason.EMPTY, file + ": video stream has no frames");
