@@ -1,0 +1,180 @@
+package dev.merv.data.check;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import dev.merv.data.image.ImageDecoder;
+import dev.merv.data.video.DecodeClock;
+import dev.merv.data.video.VideoDecoder;
+import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.data.videollava.DatasetRegistry.DatasetFiles;
+import dev.merv.data.videollava.Entry;
+import dev.merv.data.videollava.Stage;
+import dev.merv.data.videollava.VideoLlavaDataset;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Scans a dataset up front the way the loader would read it — parse every row, resolve its media
+ * under the root, decode the sampled frames of every video and every image — and reports each row
+ * that would be skipped, with its index, JSON file, media path and reason.
+ *
+ * <p>Command line ({@code merv data check}): {@code check --root DIR [--stage align|finetune]
+ * --json FILE [--frames K] [--threads N] [--timeout-ms T]}, where DIR is the Video-LLaVA folder
+ * holding the stage's JSON. Writes {@code {"entries": N, "usable": N, "skipped": [{"index", "json",
+ * "path", "reason", "detail"}]}} and exits 0 whenever the dataset could be scanned, whatever it
+ * skipped; 2 for bad arguments, 1 when the JSON cannot be read at all.
+ */
+public final class DatasetChecker {
+
+    /**
+     * @param frames frames decoded per video ({@code max(num_frames)}, 32 for merv-base)
+     * @param threads rows checked in parallel
+     * @param decoder decoder options (timeout and clock)
+     */
+    public record Options(int frames, int threads, VideoDecoder.Options decoder) {
+        public static Options defaults() {
+            return new Options(32, Math.max(1, Runtime.getRuntime().availableProcessors()), VideoDecoder.Options.defaults());
+        }
+    }
+
+    /** The scan's result. */
+    public record Report(int entries, int usable, SkipLog skips) {
+        public JsonObject toJson() {
+            JsonObject o = new JsonObject();
+            o.addProperty("entries", entries);
+            o.addProperty("usable", usable);
+            o.add("skipped", skips.toJson());
+            return o;
+        }
+    }
+
+    private DatasetChecker() {}
+
+    public static Report check(DatasetFiles files, Options options) throws IOException {
+        try (VideoLlavaDataset ds = VideoLlavaDataset.open(files)) {
+            return check(ds, options);
+        }
+    }
+
+    public static Report check(VideoLlavaDataset ds, Options options) throws IOException {
+        VideoDecoder video = new VideoDecoder(options.decoder());
+        ImageDecoder image = new ImageDecoder(video);
+        SkipLog log = new SkipLog();
+        ExecutorService pool = Executors.newFixedThreadPool(options.threads(), r -> {
+            Thread t = new Thread(r, "merv-check");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            // windows keep the number of queued tasks bounded on million-row files
+            int window = Math.max(256, options.threads() * 64);
+            for (int from = 0; from < ds.size(); from += window) {
+                int to = Math.min(ds.size(), from + window);
+                List<Future<SampleException>> results = new ArrayList<>(to - from);
+                for (int i = from; i < to; i++) {
+                    int idx = i;
+                    results.add(pool.submit(() -> checkRow(ds, idx, video, image, options.frames())));
+                }
+                for (int i = from; i < to; i++) {
+                    SampleException e = results.get(i - from).get();
+                    if (e != null) {
+                        log.add(new Skip(i, ds.jsonName(), ds.rawMediaPath(i), e.reason(), e.getMessage()));
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("check interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IOException("check failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        return new Report(ds.size(), ds.size() - log.size(), log);
+    }
+
+    /** Null when row {@code i} is usable, else why not. */
+    static SampleException checkRow(VideoLlavaDataset ds, int i, VideoDecoder video, ImageDecoder image, int frames) {
+        try {
+            Entry e = ds.entry(i);
+            if (!e.hasMedia()) {
+                return null;
+            }
+            Path file = ds.resolveMedia(e);
+            if (e.kind() == Entry.Kind.VIDEO) {
+                video.decodeSampled(file, frames);
+            } else {
+                image.decode(file);
+            }
+            return null;
+        } catch (SampleException e) {
+            return e;
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** The command's logic; returns the exit code. */
+    public static int run(String[] args) {
+        Path root = null;
+        Path json = null;
+        Stage stage = Stage.FINETUNE;
+        Options o = Options.defaults();
+        int frames = o.frames();
+        int threads = o.threads();
+        long timeoutMs = o.decoder().timeoutNanos() / 1_000_000;
+        try {
+            int i = 0;
+            if (i < args.length && args[i].equals("check")) {
+                i++;
+            }
+            for (; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--root" -> root = Path.of(args[++i]);
+                    case "--stage" -> stage = Stage.parse(args[++i]);
+                    case "--json" -> json = Path.of(args[++i]);
+                    case "--frames" -> frames = Integer.parseInt(args[++i]);
+                    case "--threads" -> threads = Integer.parseInt(args[++i]);
+                    case "--timeout-ms" -> timeoutMs = Long.parseLong(args[++i]);
+                    default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
+                }
+            }
+            if (root == null || json == null) {
+                throw new IllegalArgumentException("--root DIR and --json FILE are required");
+            }
+        } catch (RuntimeException e) {
+            System.err.println("check: " + e.getMessage());
+            System.err.println("usage: check --root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N]"
+                    + " [--timeout-ms T]");
+            return 2;
+        }
+        Options opts = new Options(frames, threads,
+                o.decoder().withTimeout(timeoutMs * 1_000_000, DecodeClock.SYSTEM));
+        try {
+            Report r = check(DatasetRegistry.inVideoLlavaDir(root, stage), opts);
+            Path parent = json.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
+                    .toJson(r.toJson()) + "\n", StandardCharsets.UTF_8);
+            System.out.printf(Locale.ROOT, "%s: %d entries, %d usable, %d skipped %s -> %s%n", stage.name().toLowerCase(Locale.ROOT),
+                    r.entries(), r.usable(), r.skips().size(), r.skips().countsByReason(), json);
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            System.err.println("check: cannot scan " + root + ": " + e.getMessage());
+            return 1;
+        }
+    }
+}
