@@ -98,7 +98,7 @@ public final class Torch {
         return out[0];
     }
 
-    /** Differentiable dtype cast ({@code aten::to.dtype}); returns {@code x} itself when already of that dtype. */
+    /** Differentiable dtype cast ({@code aten::to.dtype}); already of that dtype, a new handle to the same tensor (no copy). */
     public static NDArray to(NDArray x, ScalarType dtype) {
         return TO_DTYPE.call(x, dtype);
     }
