@@ -105,27 +105,29 @@ public final class BridgeBench {
     }
 
     private static void row(String name, int rounds, int calls, Supplier<NDArray> djl, Supplier<NDArray> bridge) {
-        double d = best(rounds, calls, djl);
-        double br = best(rounds, calls, bridge);
+        // rounds alternate between the two so that a busy spell on a shared machine hits both
+        double d = Double.MAX_VALUE;
+        double br = Double.MAX_VALUE;
+        for (int r = -1; r < rounds; r++) {
+            double dd = perCall(calls, djl);
+            double bb = perCall(calls, bridge);
+            if (r >= 0) { // round -1 warms up
+                d = Math.min(d, dd);
+                br = Math.min(br, bb);
+            }
+        }
         System.out.printf(Locale.ROOT, "%-44s %10.2f %10.2f %7.2fx%n", name, d, br, br / d);
     }
 
-    /** Best microseconds per call over rounds (one warm-up round first); interleaving is left to the caller. */
-    private static double best(int rounds, int calls, Supplier<NDArray> op) {
-        double best = Double.MAX_VALUE;
-        for (int r = -1; r < rounds; r++) {
-            long t0 = System.nanoTime();
-            for (int i = 0; i < calls; i++) {
-                NDArray out = op.get();
-                if (out != null) {
-                    out.close();
-                }
-            }
-            double us = (System.nanoTime() - t0) / 1e3 / calls;
-            if (r >= 0) {
-                best = Math.min(best, us);
+    /** Microseconds per call over {@code calls} calls, each result closed. */
+    private static double perCall(int calls, Supplier<NDArray> op) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            NDArray out = op.get();
+            if (out != null) {
+                out.close();
             }
         }
-        return best;
+        return (System.nanoTime() - t0) / 1e3 / calls;
     }
 }
