@@ -88,7 +88,17 @@ public final class Torch {
         return out[0];
     }
 
-    /** Differentiable dtype cast ({@code aten::to.dtype}); returns {@code x} itself when already of that dtype. */
+    /**
+     * Address of the first element of a CPU tensor, for I/O straight into tensor memory (the
+     * safetensors reader). Valid while the tensor lives; never use it on an accelerator tensor.
+     */
+    public static long dataPointer(NDArray x) {
+        long[] out = new long[1];
+        check(LibTorch.aoti_torch_get_data_ptr(pt(x).getHandle(), out), "aoti_torch_get_data_ptr");
+        return out[0];
+    }
+
+    /** Differentiable dtype cast ({@code aten::to.dtype}); already of that dtype, a new handle to the same tensor (no copy). */
     public static NDArray to(NDArray x, ScalarType dtype) {
         return TO_DTYPE.call(x, dtype);
     }

@@ -7,21 +7,68 @@
  * dispatcher steals; int as int64 bits, float as double bits, bool as 0/1, ScalarType as the c10
  * code, Device as {@code type | index << 8}; an optional is 0 for None or a pointer to a C++-heap slot
  * that libtorch deletes. Tensor returns are new {@code at::Tensor*} handles, the same format as DJL's,
- * so they are wrapped as {@code PtNDArray}s.
+ * so they are wrapped as {@code PtNDArray}s owned by the first tensor argument's manager. The call
+ * goes through the Autograd dispatch key, so bridged ops are differentiable exactly where PyTorch's
+ * are (casts included, unlike DJL's {@code toType}).
  *
- * <p>What cannot pass through the 2.7 entry point and how merv composes it instead:
+ * <p>What is bridged ({@link dev.merv.core.torch.Torch}): dtype casts between fp32/fp16/bf16 and the
+ * bit-exact {@code view.dtype} reinterpret, device moves, {@code scaled_dot_product_attention}
+ * (causal, boolean or additive mask, scale, grouped-query heads), {@code cross_entropy_loss} (with
+ * {@code ignore_index} and reduction), {@code silu}, {@code softmax}/{@code log_softmax} with an
+ * optional accumulate dtype, {@code rsqrt}, {@code erf}, {@code tanh}, {@code sigmoid},
+ * {@code zeros_like}, {@code clone}, {@code copy_}, {@code matmul}, {@code mul}, {@code linear},
+ * {@code embedding}, {@code index_select}, {@code masked_fill}, {@code transpose}, and the real dtype
+ * of a tensor ({@code aoti_torch_get_dtype}; DJL says UNKNOWN for bf16).
+ *
+ * <p>What cannot pass through the 2.7 entry point, and what merv does instead (each refused at
+ * {@code Op.of} with the argument named; libtorch 2.7 has no list, Scalar, str or Generator
+ * conversion, measured in djl-gaps.md §3.2):
  *
  * <ul>
- *   <li>lists ({@code int[]}, {@code SymInt[]}, {@code Tensor[]}): {@code rms_norm} is composed
- *       (fp32 mean of squares, bridged {@code rsqrt}) in {@code dev.merv.core.nn}; {@code layer_norm},
- *       {@code conv*}, adaptive pooling and interpolation use DJL's dtype-free JNI ops;
- *       {@code _fused_adamw_} is replaced by merv's own AdamW over fp32 masters.</li>
- *   <li>{@code Scalar}: {@code add}/{@code sub} with alpha and every Scalar overload; DJL's
- *       dtype-free {@code add}/{@code mul(Number)} serve.</li>
- *   <li>{@code str}: tanh-GELU is composed ({@link dev.merv.core.torch.Torch#geluTanh}); erf-GELU is
- *       DJL's own dtype-free op; collectives go through merv's {@code Collective} interface.</li>
+ *   <li>{@code int[]}/{@code SymInt[]} arguments:
+ *     <ul>
+ *       <li>{@code rms_norm}: composed in {@code dev.merv.core.nn.RmsNorm} (fp32 mean of squares
+ *           with DJL's dtype-free {@code mul}/{@code mean}, bridged {@code rsqrt}, bridged casts);</li>
+ *       <li>{@code layer_norm}: DJL's {@code LayerNorm.layerNorm} on an fp32 copy made by the bridged
+ *           cast, cast back ({@code dev.merv.core.nn.LayerNorm});</li>
+ *       <li>{@code reshape}/{@code view}/{@code permute}/{@code expand}/{@code repeat},
+ *           {@code sum}/{@code mean} over dims, {@code conv*}, adaptive pooling, interpolation:
+ *           DJL's own JNI ops, which pass no dtype and therefore also run on bf16.</li>
+ *     </ul></li>
+ *   <li>{@code Tensor[]} arguments or returns ({@code cat}, {@code stack}, {@code split},
+ *       {@code _fused_adamw_}, {@code _foreach_*}): DJL's {@code concat}/{@code stack}/{@code split};
+ *       the optimizer is merv's own AdamW over fp32 masters.</li>
+ *   <li>{@code Scalar} arguments ({@code add.Tensor}/{@code sub.Tensor} carry {@code Scalar alpha};
+ *       every {@code .Scalar} overload, {@code clamp}, {@code pow.Tensor_Scalar}, {@code full},
+ *       {@code scalar_tensor}): DJL's dtype-free {@code add}/{@code sub}/{@code mul(Number)}/
+ *       {@code pow}/{@code clip}; {@link dev.merv.core.torch.Torch#maskedFill} takes its value as a
+ *       0-dim tensor ({@code masked_fill.Tensor}) for the same reason.</li>
+ *   <li>{@code str} arguments: tanh-GELU ({@code gelu(approximate='tanh')}) is composed in
+ *       {@link dev.merv.core.torch.Torch#geluTanh} from DJL ops and the bridged {@code tanh}; erf-GELU
+ *       is DJL's own dtype-free {@code gelu}; collectives ({@code _c10d_functional::*}) go through
+ *       merv's {@code Collective} interface instead.</li>
+ *   <li>{@code Generator?} arguments (sampling ops with an explicit generator): DJL's
+ *       {@code random*} on fp32, cast with the bridge; SDPA is always called with
+ *       {@code dropout_p = 0}.</li>
+ *   <li>Non-tensor returns (e.g. {@code aten::item}, {@code _local_scalar_dense}): refused by
+ *       {@link dev.merv.core.torch.Op#callAll}; read values through DJL ({@code getFloat} after a
+ *       bridged cast to fp32) or {@link dev.merv.core.torch.Torch#toFloatArray}.</li>
  * </ul>
  *
- * <p>The typed {@code aoti_torch_cpu_*} shims are not used: they record no autograd.
+ * <p>DJL calls that abort the JVM on a bf16 (or int16) tensor because they pass a dtype to DJL's JNI
+ * ({@code toType}, {@code toDevice}, {@code softmax}/{@code logSoftmax}, {@code zerosLike}/
+ * {@code onesLike}, {@code zeros/ones/create(..., BFLOAT16)}, {@code NDArray.decode},
+ * {@code GradientCollector.backward} on a bf16 loss) have bridged replacements here; a test in a child
+ * JVM pins that DJL still aborts, so an upgrade that fixes it is noticed.
+ *
+ * <p>Errors never crash the JVM for a correctly declared schema: wrong argument counts, kinds and
+ * nulls are refused in Java before the call, and whatever libtorch rejects (unknown op, dtype or
+ * shape it does not accept) comes back as a {@link dev.merv.core.torch.BridgeException} naming the op
+ * and the arguments (libtorch 2.7 prints its own reason to stderr only). A schema that disagrees with
+ * the registered one is the exception: see {@link dev.merv.core.torch.Op}.
+ *
+ * <p>The typed {@code aoti_torch_cpu_*} shims are not used: they record no autograd. Only the CPU
+ * libtorch has been run; the CUDA paths (device encoding, {@code to.device}) follow the same rules
+ * but are unverified.
  */
 package dev.merv.core.torch;

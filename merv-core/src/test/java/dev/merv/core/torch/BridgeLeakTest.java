@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  *   <li>live handles: DJL's managed-array count, and libtorch's own reference count of every
  *       long-lived input (each leaked {@code at::Tensor} handle to it would add one, exactly);
  *   <li>native heap (glibc {@code mallinfo2}): a leaked result or intermediate would add at least the
- *       256 KiB tensor each iteration passes through the bridge. Handles alone (8 bytes) are below the
+ *       1 MiB tensor each iteration passes through the bridge. Handles alone (8 bytes) are below the
  *       JVM's own malloc noise, which is why they are counted by reference count instead.
  * </ul>
  *
@@ -28,13 +28,14 @@ import org.junit.jupiter.api.Test;
  */
 class BridgeLeakTest {
 
-    static final int WARMUP = 400;
-    static final int WINDOW = 1_200;
+    static final int WARMUP = 300;
+    static final int WINDOW = 800;
     static final int WINDOWS = 3;
     static final int HANDLE_CONTROL = 200;
-    static final int BIG = 65_536; // floats: a 256 KiB tensor per iteration
+    static final int RESULT_CONTROL = 150;
+    static final int BIG = 262_144; // floats: a 1 MiB tensor per iteration
     /** The JVM's own arenas (JIT, chunk pool cleaning) swing the heap by several KiB per iteration. */
-    static final double MAX_BYTES_PER_ITERATION = 16 * 1024;
+    static final double MAX_BYTES_PER_ITERATION = 64 * 1024;
 
     @SuppressWarnings("try") // the scope only switches grad mode
     @Test
@@ -106,16 +107,16 @@ class BridgeLeakTest {
             assertThat(Refcount.of(big)).as("leaked handles show in the reference count").isEqualTo(refs[4] + HANDLE_CONTROL);
             mode[0] = 2;
             long before = NativeHeap.inUse();
-            for (int i = 0; i < WINDOW; i++) {
+            for (int i = 0; i < RESULT_CONTROL; i++) {
                 step.run();
             }
-            double control = (NativeHeap.inUse() - before) / (double) WINDOW;
+            double control = (NativeHeap.inUse() - before) / (double) RESULT_CONTROL;
             mode[0] = 0;
             leakedResults.forEach(NDArray::close);
             for (long h : leakedHandles) {
                 LibTorch.aoti_torch_delete_tensor_object(h);
             }
-            System.out.printf("bridge leak check: positive control, one leaked 256 KiB result per iteration: %.0f B/iteration%n",
+            System.out.printf("bridge leak check: positive control, one leaked 1 MiB result per iteration: %.0f B/iteration%n",
                     control);
             assertThat(control).as("a leaked result per iteration is detectable").isGreaterThan(8 * MAX_BYTES_PER_ITERATION);
         }

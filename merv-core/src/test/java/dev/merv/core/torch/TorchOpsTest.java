@@ -442,6 +442,35 @@ class TorchOpsTest {
                 run(m, a -> a[0].mul(keepF).add(keepF.neg().add(1).mul(-7.5f)), g, x), 0, 0);
     }
 
+    /** The package javadoc sends list/Scalar/str cases to these DJL ops on bf16: they must stay bf16 and correct. */
+    @Test
+    void djlDtypeFreeOpsTheJavadocRecommendsRunOnBf16() {
+        Random r = Bridged.random("djlOnBf16");
+        NDArray xf = Bridged.f32(Torch.to(normal(m, r, 2, 3, 4), ScalarType.BFLOAT16));
+        NDArray yf = Bridged.f32(Torch.to(normal(m, r, 2, 3, 4), ScalarType.BFLOAT16));
+        NDArray x = Torch.to(xf, ScalarType.BFLOAT16);
+        NDArray y = Torch.to(yf, ScalarType.BFLOAT16);
+        java.util.Map<String, NDArray[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("add", new NDArray[] {x.add(y), xf.add(yf)});
+        cases.put("sub", new NDArray[] {x.sub(y), xf.sub(yf)});
+        cases.put("add(Number)", new NDArray[] {x.add(1.5f), xf.add(1.5f)});
+        cases.put("mul(Number)", new NDArray[] {x.mul(3f), xf.mul(3f)});
+        cases.put("pow(Number)", new NDArray[] {x.pow(2f), xf.pow(2f)});
+        cases.put("clip", new NDArray[] {x.clip(-0.5f, 0.5f), xf.clip(-0.5f, 0.5f)});
+        cases.put("reshape", new NDArray[] {x.reshape(6, 4), xf.reshape(6, 4)});
+        cases.put("transpose", new NDArray[] {x.transpose(2, 0, 1), xf.transpose(2, 0, 1)});
+        cases.put("sum(dims)", new NDArray[] {x.sum(new int[] {-1}), xf.sum(new int[] {-1})});
+        cases.put("mean(dims)", new NDArray[] {x.mean(new int[] {-1}, true), xf.mean(new int[] {-1}, true)});
+        cases.put("concat", new NDArray[] {x.concat(y, 1), xf.concat(yf, 1)});
+        cases.put("gelu", new NDArray[] {Torch.gelu(x), Torch.gelu(xf)});
+        cases.put("geluTanh", new NDArray[] {Torch.geluTanh(x), Torch.geluTanh(xf)});
+        for (var e : cases.entrySet()) {
+            assertThat(Torch.dtype(e.getValue()[0])).as("%s keeps bf16", e.getKey()).isEqualTo(ScalarType.BFLOAT16);
+            Compare.assertClose(e.getKey() + " on bf16 (seed " + Bridged.SEED + ")", Bridged.f32(e.getValue()[0]),
+                    e.getValue()[1], 2e-2, 2 * BF16_REL);
+        }
+    }
+
     @Test
     void dtypeQueryReportsWhatDjlCannot() {
         assertThat(Torch.dtype(m.create(new float[] {1}))).isEqualTo(ScalarType.FLOAT32);

@@ -160,6 +160,39 @@ class SafeTensorsHostileTest {
     }
 
     @Test
+    void fileTruncatedAfterOpenFailsOnLoadNamingTheTensor() throws IOException {
+        Path f = file("shrinks.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[8],\"data_offsets\":[0,32]}}", 32);
+        try (SafeTensors st = SafeTensors.open(f); NDManager m = NDManager.newBaseManager()) {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.truncate(Files.size(f) - 20);
+            }
+            assertThatThrownBy(() -> st.load("a", m)).isInstanceOf(WeightFormatException.class)
+                    .hasMessageContaining(f.toString()).hasMessageContaining("[tensor 'a']").hasMessageContaining("read failed");
+            assertThat(m.getManagedArrays()).as("the half-filled tensor is released").isEmpty();
+        }
+    }
+
+    @Test
+    void tensorsLargerThanOneReadArriveInPieces() throws IOException {
+        // the reader splits reads at 1 GiB; a 7-byte piece exercises the same loop on a small tensor
+        int saved = SafeTensors.readPiece;
+        SafeTensors.readPiece = 7;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Path f = dir.resolve("pieces.safetensors");
+            float[] v = new float[37];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i * 1.25f - 3;
+            }
+            SafeTensorsWriter.write(f, java.util.Map.of("v", m.create(v)));
+            try (SafeTensors st = SafeTensors.open(f)) {
+                assertThat(st.load("v", m).toFloatArray()).containsExactly(v);
+            }
+        } finally {
+            SafeTensors.readPiece = saved;
+        }
+    }
+
+    @Test
     void loadsATensorStoredPast2GiBFromASparseFile() throws IOException {
         // the data section spans 2^31 + 4 KiB bytes but only the header and the last tensor are written:
         // a sparse file, so the test costs no disk
