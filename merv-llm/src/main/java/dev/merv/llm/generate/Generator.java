@@ -66,7 +66,10 @@ public final class Generator {
             GenerationConfig cfg, TokenListener listener) {
         int b = (int) prefix.getShape().get(0);
         int len = (int) prefix.getShape().get(1);
-        long[] maskHost = prefixMask.toType(DataType.INT64, false).toLongArray();
+        long[] maskHost;
+        try (NDArray asLong = prefixMask.toType(DataType.INT64, true)) {
+            maskHost = asLong.toLongArray();
+        }
         int[] lastPos = new int[b];
         for (int r = 0; r < b; r++) {
             int count = 0;
