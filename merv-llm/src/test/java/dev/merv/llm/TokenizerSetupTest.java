@@ -79,6 +79,24 @@ class TokenizerSetupTest {
     }
 
     @Test
+    void textStreamerEmitsTheDecodedAnswerPieceByPiece() {
+        long[] ids = llama2.encode("Hello world! \u00fcn\u00efc\u00f6d\u00e9 and emoji \uD83D\uDEB2 done", false);
+        StringBuilder out = new StringBuilder();
+        List<String> pieces = new java.util.ArrayList<>();
+        dev.merv.llm.generate.TextStreamer s = new dev.merv.llm.generate.TextStreamer(llama2, 0, p -> {
+            pieces.add(p);
+            out.append(p);
+        });
+        for (int i = 0; i < ids.length; i++) {
+            s.onStep(i, new long[] {ids[i]}, new boolean[] {false});
+        }
+        s.onStep(ids.length, new long[] {llama2.padId()}, new boolean[] {true});
+        assertThat(out.toString()).isEqualTo(llama2.decode(ids, true));
+        assertThat(pieces.size()).isGreaterThan(3);
+        assertThat(pieces).noneMatch(p -> p.contains("\uFFFD"));
+    }
+
+    @Test
     void noHiddenTruncation() {
         String longText = "word ".repeat(3000);
         assertThat(llama2.encode(longText, true).length).isGreaterThan(3000);
