@@ -80,7 +80,7 @@ public final class LlmBench {
         Generator.generate(model, prompts, cfg, null); // warm-up
         long best = Long.MAX_VALUE;
         int tokens = 0;
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < 5; rep++) {
             long t0 = System.nanoTime();
             GenerationResult res = Generator.generate(model, prompts, cfg, null);
             best = Math.min(best, System.nanoTime() - t0);
@@ -92,7 +92,7 @@ public final class LlmBench {
     private static double forwardRate(LlamaModel model, NDManager parent, int batch, int len) {
         long best = Long.MAX_VALUE;
         try (Torch.GradMode g = Torch.noGrad()) {
-            for (int rep = 0; rep < 6; rep++) {
+            for (int rep = 0; rep < 9; rep++) {
                 try (NDManager sm = parent.newSubManager()) {
                     NDArray ids = sm.randomInteger(3, 4000, new Shape(batch, len), ai.djl.ndarray.types.DataType.INT64);
                     long t0 = System.nanoTime();
