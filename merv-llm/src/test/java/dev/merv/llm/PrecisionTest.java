@@ -11,6 +11,11 @@ import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.llm.llama.LlamaModel;
+import dev.merv.llm.generate.GenerationConfig;
+import dev.merv.llm.generate.GenerationResult;
+import dev.merv.llm.generate.Generator;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -42,6 +47,24 @@ class PrecisionTest {
             float[] gv = Torch.toFloatArray(grad);
             for (float v : gv) {
                 assertThat(Float.isFinite(v)).isTrue();
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"llama3-tiny"})
+    void bf16CachedGenerationRunsCloseToFp32(String name) {
+        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+            LlamaModel ref = LlmFixtureTest.build(f, m, ScalarType.FLOAT32);
+            LlamaModel half = LlmFixtureTest.build(f, m, ScalarType.BFLOAT16);
+            List<long[]> ps = GenerationTest.prompts(ref.vocabSize(), 4, 7);
+            GenerationConfig cfg = GenerationConfig.greedy(6, Set.of(), 0).withRecordLogits(true);
+            GenerationResult r16 = Generator.generate(half, ps, cfg, null);
+            GenerationResult r32 = Generator.generate(ref, ps, cfg, null);
+            assertThat(r16.tokens().get(0)).hasSize(6);
+            for (int r = 0; r < ps.size(); r++) {
+                Compare.assertClose(name + " bf16 first-step logits row " + r, r16.stepLogits().get(0)[r],
+                        r32.stepLogits().get(0)[r], new long[] {ref.vocabSize()}, 0.1, 0.05);
             }
         }
     }
