@@ -95,7 +95,7 @@ public final class RotaryEmbedding {
     public NDArray[] cosSin(NDArray positions, ScalarType dtype, NDManager manager) {
         try (NDManager tmp = manager.newSubManager()) {
             NDArray inv = tmp.create(invFreq).reshape(1, 1, invFreq.length);
-            NDArray pos = positions.toType(DataType.FLOAT32, false);
+            NDArray pos = positions.toType(DataType.FLOAT32, true); // a copy: it is closed with tmp
             pos.attach(tmp);
             NDArray freqs = pos.expandDims(-1).mul(inv);
             NDArray emb = freqs.concat(freqs, -1);

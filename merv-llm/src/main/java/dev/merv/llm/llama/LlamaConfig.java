@@ -4,7 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Hyper-parameters of the shared Llama-style decoder (Llama 2, Vicuna v1.5, Llama 3 / 3.1, and Qwen2.5,
@@ -56,14 +55,6 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     }
 
     // ------------------------------------------------------------------------ config.json
-
-    /** Keys read (or knowingly ignored) for {@code model_type: llama}; anything else is reported. */
-    private static final Set<String> LLAMA_KEYS = Set.of("architectures", "model_type", "vocab_size", "hidden_size",
-            "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
-            "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "attention_bias",
-            "attention_dropout", "mlp_bias", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
-            "pretraining_tp", "initializer_range", "use_cache", "torch_dtype", "transformers_version",
-            "fixture_kind", "_name_or_path", "max_sequence_length", "output_attentions", "output_hidden_states");
 
     /**
      * Parses a Llama {@code config.json}. Everything the decoder would compute differently from what is
@@ -138,11 +129,6 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         }
         return new RopeScaling("llama3", s.get("factor").getAsDouble(), s.get("low_freq_factor").getAsDouble(),
                 s.get("high_freq_factor").getAsDouble(), s.get("original_max_position_embeddings").getAsInt());
-    }
-
-    /** The keys of {@code c} this parser does not know, for a warning or a strict check by the caller. */
-    public static List<String> unknownLlamaKeys(JsonObject c) {
-        return c.keySet().stream().filter(k -> !LLAMA_KEYS.contains(k)).sorted().toList();
     }
 
     public static IllegalArgumentException fieldError(String source, String field, String what) {
