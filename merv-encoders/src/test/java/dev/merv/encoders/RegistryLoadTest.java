@@ -18,6 +18,12 @@ import dev.merv.core.weights.WeightSource;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import dev.merv.core.testing.Fixture;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -73,6 +79,24 @@ class RegistryLoadTest {
             IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
                     () -> EncoderRegistry.load(id, o, new MapSource(ckpt), null, m, null));
             assertTrue(ex.getMessage().contains(victim), ex.getMessage());
+        }
+    }
+
+    /** A checkpoint directory with an HF config.json: the architecture comes from the file, not the preset. */
+    @Test
+    void buildsFromCheckpointConfigJson(@TempDir Path dir) throws IOException {
+        try (Fixture fx = Fixture.open("vivit-tiny"); NDManager m = NDManager.newBaseManager()) {
+            // a checkpoint directory: config.json + model.safetensors only
+            Files.copy(fx.file("config.json"), dir.resolve("config.json"));
+            Files.copy(fx.file("model.safetensors"), dir.resolve("model.safetensors"));
+            int size = fx.config().get("image_size").getAsInt();
+            int frames = fx.config().get("num_frames").getAsInt();
+            FrozenVideoEncoder enc = EncoderRegistry.load("vivit-google-b-all-no-cls-16frames",
+                    EncoderRegistry.Options.defaults().withImageSize(size).withFrames(frames), dir.toString(), "", m, null);
+            assertEquals(fx.config().get("hidden_size").getAsInt(), enc.embedDim());
+            NDArray out = enc.encode(fx.ioFloat("input.pixel_values", m));
+            NDArray expected = fx.ioFloat("output.merv_features", m);
+            fx.assertMatches("output.merv_features", out.reshape(expected.getShape()));
         }
     }
 
