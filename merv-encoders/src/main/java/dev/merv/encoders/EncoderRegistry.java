@@ -31,26 +31,33 @@ import java.util.function.Function;
 public final class EncoderRegistry {
 
     /** Build options: input side (MERV: 224 for every id), frames per clip (0 = the id's default), width divisor (1 = real). */
-    public record Options(int imageSize, int numFrames, int widthDivisor, LanguageBindTransform.Flip flip) {
+    public record Options(int imageSize, int numFrames, int widthDivisor, LanguageBindTransform.Flip flip,
+            LanguageBindEncoder.TemporalGrouping grouping) {
+        /** 224 px, the id's frame count, real width, LanguageBind flip in training only (W1), parity groups (W2). */
         public static Options defaults() {
-            return new Options(224, 0, 1, LanguageBindTransform.Flip.TRAINING);
+            return new Options(224, 0, 1, LanguageBindTransform.Flip.TRAINING, LanguageBindEncoder.TemporalGrouping.PARITY_GROUPS);
         }
 
         public Options withFrames(int frames) {
-            return new Options(imageSize, frames, widthDivisor, flip);
+            return new Options(imageSize, frames, widthDivisor, flip, grouping);
         }
 
         public Options withWidthDivisor(int k) {
-            return new Options(imageSize, numFrames, k, flip);
+            return new Options(imageSize, numFrames, k, flip, grouping);
         }
 
         public Options withImageSize(int size) {
-            return new Options(size, numFrames, widthDivisor, flip);
+            return new Options(size, numFrames, widthDivisor, flip, grouping);
         }
 
         /** LanguageBind's flip policy (W1); {@code PARITY} reproduces the reference's flip at evaluation too. */
         public Options withFlip(LanguageBindTransform.Flip f) {
-            return new Options(imageSize, numFrames, widthDivisor, f);
+            return new Options(imageSize, numFrames, widthDivisor, f, grouping);
+        }
+
+        /** LanguageBind's temporal grouping (W2); the default reproduces the released checkpoints. */
+        public Options withGrouping(LanguageBindEncoder.TemporalGrouping g) {
+            return new Options(imageSize, numFrames, widthDivisor, flip, g);
         }
     }
 
@@ -130,7 +137,7 @@ public final class EncoderRegistry {
 
     private static FrozenVideoEncoder languageBind(LanguageBindConfig c, Options o) {
         return new LanguageBindEncoder("languagebind-video-noclass", c.withImageSize(o.imageSize()).narrower(o.widthDivisor()),
-                o.numFrames(), new LanguageBindTransform(o.imageSize(), o.flip()));
+                o.numFrames(), new LanguageBindTransform(o.imageSize(), o.flip()), o.grouping());
     }
 
     private static FrozenVideoEncoder vivit(String id, VivitConfig c, VivitEncoder.Tokens tokens, Options o) {
