@@ -7,6 +7,7 @@ import dev.merv.core.model.VideoEncoder;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.WeightSource;
+import dev.merv.encoders.layers.Scoped;
 import java.util.Arrays;
 
 /**
@@ -76,7 +77,8 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
         checkInput(pixels);
         try (Torch.GradMode ng = Torch.noGrad()) {
             NDArray in = Torch.dtype(pixels) == dtype ? pixels : Torch.to(pixels, dtype);
-            NDArray f = features(in);
+            // every intermediate (views, embeddings) dies with the scope; only the result is kept
+            NDArray f = Scoped.apply(in, this::features);
             long b = pixels.getShape().get(0);
             NDArray out = f.reshape(b, temporalResolution(), spatialResolution(), embedDim());
             if (out != f) {

@@ -9,7 +9,9 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
 import dev.merv.core.nn.Param;
+import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
+import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.encoders.dinov2.Dinov2;
 import dev.merv.encoders.hiera.HieraConfig;
@@ -37,57 +39,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 class EncoderFixtureTest {
 
     /** What one family produced for a fixture. */
-    private record Run(FrozenVideoEncoder encoder, String inputName, String paramPrefix, Map<String, NDArray> debug) {}
+    private record Run(FrozenVideoEncoder encoder, String inputName, String paramPrefix) {}
 
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"siglip-tiny", "dinov2-tiny", "languagebind-video-tiny", "hiera-video-tiny", "vivit-tiny"})
     void matchesFixture(String name) {
         try (Fixture fx = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
-            JsonObject cfg = fx.config();
-            String kind = cfg.get("fixture_kind").getAsString();
-            String id = cfg.get("merv_backbone_id").getAsString();
-            FrozenVideoEncoder enc;
-            String input;
-            String prefix;
-            switch (kind) {
-                case "timm-vit-siglip", "timm-vit-dinov2" -> {
-                    TimmVitConfig c = kind.endsWith("siglip") ? Siglip.config(cfg, name) : Dinov2.config(cfg, name);
-                    int frames = cfg.get("num_frames").getAsInt();
-                    TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames)
-                            : Dinov2.encoder(id, c, c.imgSize(), frames);
-                    assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
-                    t.loadWeights(fx.model(), "", m, null);
-                    enc = t;
-                    input = "input.video_values";
-                    prefix = "";
-                }
-                case "languagebind-video" -> {
-                    LanguageBindConfig c = LanguageBindConfig.fromJson(cfg, name);
-                    LanguageBindEncoder lb = new LanguageBindEncoder(id, c, cfg.get("video_frames").getAsInt(),
-                            new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
-                    lb.loadWeights(fx.model(), "featurizer.", m, null);
-                    enc = lb;
-                    input = "input.video_values";
-                    prefix = "featurizer.";
-                }
-                case "hiera-video" -> {
-                    HieraConfig c = HieraConfig.fromJson(cfg, name);
-                    HieraEncoder h = new HieraEncoder(id, c, cfg.get("num_frames").getAsInt(), null);
-                    h.loadWeights(fx.model(), "featurizer.", m, null);
-                    enc = h;
-                    input = "input.video_values";
-                    prefix = "featurizer.";
-                }
-                case "encoder" -> {
-                    VivitConfig c = VivitConfig.fromJson(cfg, name);
-                    VivitEncoder v = new VivitEncoder(id, c, c.numFrames(), VivitEncoder.Tokens.ALL_SLOTS, VivitEncoder.transform(c.imageSize()));
-                    v.loadWeights(fx.model(), "", m, null);
-                    enc = v;
-                    input = "input.pixel_values";
-                    prefix = "";
-                }
-                default -> throw new AssertionError(name + ": unknown fixture_kind " + kind);
-            }
+            Run run = build(fx, m);
+            FrozenVideoEncoder enc = run.encoder();
+            String input = run.inputName();
+            String prefix = run.paramPrefix();
             String featuresName = fx.metaList("outputs").contains("output.video_features") ? "output.video_features"
                     : "output.merv_features";
             List<String> checked = new ArrayList<>();
@@ -157,6 +118,88 @@ class EncoderFixtureTest {
                 assertFalse(enc4.hasGradient(), "encode() must not record autograd");
             }
             System.out.println(name + ": checked " + checked);
+        }
+    }
+
+    /** Builds the fixture's encoder from its config.json and loads its model.safetensors. */
+    private static Run build(Fixture fx, NDManager m) {
+        String name = fx.name();
+        JsonObject cfg = fx.config();
+        String kind = cfg.get("fixture_kind").getAsString();
+        String id = cfg.get("merv_backbone_id").getAsString();
+        FrozenVideoEncoder enc;
+        String input;
+        String prefix;
+        switch (kind) {
+            case "timm-vit-siglip", "timm-vit-dinov2" -> {
+                TimmVitConfig c = kind.endsWith("siglip") ? Siglip.config(cfg, name) : Dinov2.config(cfg, name);
+                int frames = cfg.get("num_frames").getAsInt();
+                TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames)
+                    : Dinov2.encoder(id, c, c.imgSize(), frames);
+                assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
+                t.loadWeights(fx.model(), "", m, null);
+                enc = t;
+                input = "input.video_values";
+                prefix = "";
+            }
+            case "languagebind-video" -> {
+                LanguageBindConfig c = LanguageBindConfig.fromJson(cfg, name);
+                LanguageBindEncoder lb = new LanguageBindEncoder(id, c, cfg.get("video_frames").getAsInt(),
+                    new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
+                lb.loadWeights(fx.model(), "featurizer.", m, null);
+                enc = lb;
+                input = "input.video_values";
+                prefix = "featurizer.";
+            }
+            case "hiera-video" -> {
+                HieraConfig c = HieraConfig.fromJson(cfg, name);
+                HieraEncoder h = new HieraEncoder(id, c, cfg.get("num_frames").getAsInt(), null);
+                h.loadWeights(fx.model(), "featurizer.", m, null);
+                enc = h;
+                input = "input.video_values";
+                prefix = "featurizer.";
+            }
+            case "encoder" -> {
+                VivitConfig c = VivitConfig.fromJson(cfg, name);
+                VivitEncoder v = new VivitEncoder(id, c, c.numFrames(), VivitEncoder.Tokens.ALL_SLOTS, VivitEncoder.transform(c.imageSize()));
+                v.loadWeights(fx.model(), "", m, null);
+                enc = v;
+                input = "input.pixel_values";
+                prefix = "";
+            }
+            default -> throw new AssertionError(name + ": unknown fixture_kind " + kind);
+        }
+        return new Run(enc, input, prefix);
+    }
+
+    /**
+     * The frozen bf16 path: weights cast with {@code castTo}, {@code encode()} under no-grad returns
+     * bf16 features close to the fp32 reference (bf16 rounding, ~3 significant digits) and records no graph.
+     */
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"siglip-tiny", "dinov2-tiny", "languagebind-video-tiny", "hiera-video-tiny", "vivit-tiny"})
+    void bf16EncodeStaysClose(String name) {
+        try (Fixture fx = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+            Run run = build(fx, m);
+            FrozenVideoEncoder enc = run.encoder();
+            enc.castTo(ScalarType.BFLOAT16, m);
+            String featuresName = fx.metaList("outputs").contains("output.video_features") ? "output.video_features"
+                    : "output.merv_features";
+            try (NDManager step = m.newSubManager()) {
+                NDArray x = fx.ioFloat(run.inputName(), step);
+                NDArray out = enc.encode(x);
+                assertEquals(ScalarType.BFLOAT16, Torch.dtype(out));
+                assertFalse(out.hasGradient(), "encode() must not record autograd");
+                NDArray expected = fx.ioFloat(featuresName, step);
+                float[] got = Torch.toFloatArray(out);
+                float[] want = expected.toFloatArray();
+                double scale = 0;
+                for (float v : want) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                // bf16 keeps 8 bits of mantissa; a few layers compound it to a few percent of the range
+                Compare.assertClose(name + ":bf16 " + featuresName, got, want, expected.getShape().getShape(), 0.05 * scale, 0.05);
+            }
         }
     }
 

@@ -80,6 +80,21 @@ class EncoderRegistryTest {
         assertTrue(e.getMessage().contains("230"), e.getMessage());
     }
 
+    @Test
+    void checkpointConfigsTakeHfDefaultsAndNameBadKeys() {
+        com.google.gson.JsonObject empty = new com.google.gson.JsonObject();
+        dev.merv.encoders.vivit.VivitConfig v = dev.merv.encoders.vivit.VivitConfig.fromJson(empty, "config.json");
+        assertEquals(dev.merv.encoders.vivit.VivitConfig.b16x2().numTubelets(), v.numTubelets());
+        com.google.gson.JsonObject bad = com.google.gson.JsonParser.parseString(
+                "{\"vision_config\": {\"hidden_size\": \"wide\"}}").getAsJsonObject();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dev.merv.encoders.languagebind.LanguageBindConfig.fromJson(bad, "lb/config.json"));
+        assertTrue(e.getMessage().contains("lb/config.json") && e.getMessage().contains("hidden_size"), e.getMessage());
+        com.google.gson.JsonObject act = com.google.gson.JsonParser.parseString("{\"hidden_act\": \"swish\"}").getAsJsonObject();
+        e = assertThrows(IllegalArgumentException.class, () -> dev.merv.encoders.vivit.VivitConfig.fromJson(act, "v/config.json"));
+        assertTrue(e.getMessage().contains("swish"), e.getMessage());
+    }
+
     private static void assertRejected(String id, EncoderRegistry.Options o, String count) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EncoderRegistry.create(id, o));
         assertTrue(e.getMessage().contains(id) && e.getMessage().contains(count), e.getMessage());

@@ -152,6 +152,19 @@ public final class Hiera extends Module {
         return stageEnds.clone();
     }
 
+    /** The output of stage {@code stage} alone, rerolled to {@code [N, t, h, w, C]} (later blocks are not run). */
+    public NDArray stageOutput(NDArray video, int stage) {
+        NDArray x = embed(video);
+        for (int i = 0; i <= stageEnds[stage]; i++) {
+            NDArray prev = x;
+            x = block(i, x);
+            prev.close();
+        }
+        NDArray out = Scoped.apply(x, y -> reroll(y, stage));
+        x.close();
+        return out;
+    }
+
     /** Stage-end outputs rerolled to spatial order {@code [N, t, h, w, C]}, stages {@code 0..lastStage}. */
     public List<NDArray> intermediates(NDArray video, int lastStage) {
         List<NDArray> out = new ArrayList<>();

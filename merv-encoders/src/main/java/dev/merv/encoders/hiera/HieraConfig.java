@@ -98,7 +98,7 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
                 c.has("dim_mul") ? c.get("dim_mul").getAsDouble() : 2.0, c.has("head_mul") ? c.get("head_mul").getAsDouble() : 2.0,
                 ints(c, "patch_kernel", d.patchKernel, source), ints(c, "patch_stride", d.patchStride, source),
                 ints(c, "patch_padding", d.patchPadding, source), c.has("mlp_ratio") ? c.get("mlp_ratio").getAsDouble() : 4.0,
-                c.has("sep_pos_embed") && c.get("sep_pos_embed").getAsBoolean(),
+                c.has("sep_pos_embed") ? c.get("sep_pos_embed").getAsBoolean() : d.sepPosEmbed,
                 c.has("norm_eps") ? c.get("norm_eps").getAsDouble() : 1e-6,
                 c.has("num_classes") ? c.get("num_classes").getAsInt() : d.numClasses);
     }

@@ -11,7 +11,6 @@ import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.layers.Scoped;
 import dev.merv.encoders.transform.Filter;
 import dev.merv.encoders.transform.ResizeNaiveTransform;
-import java.util.List;
 
 /**
  * MERV's {@code hiera-base-plus-video}: {@code [B, F, 3, S, S]} is cut into consecutive clips of
@@ -91,11 +90,7 @@ public final class HieraEncoder extends FrozenVideoEncoder {
     public NDArray features(NDArray pixels) {
         long b = pixels.getShape().get(0);
         NDArray clips = clips(pixels);
-        List<NDArray> inter = hiera.intermediates(clips, hiera.config().stages().length - 1);
-        NDArray last = inter.get(inter.size() - 1);
-        for (int i = 0; i < inter.size() - 1; i++) {
-            inter.get(i).close();
-        }
+        NDArray last = hiera.stageOutput(clips, hiera.config().stages().length - 1);
         return Scoped.apply(last, x -> x.reshape(b, -1, x.getShape().get(4)));
     }
 

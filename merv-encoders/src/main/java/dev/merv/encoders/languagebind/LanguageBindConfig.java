@@ -51,20 +51,32 @@ public record LanguageBindConfig(int hiddenSize, int intermediateSize, int numHi
                 hiddenAct, numFrames, layerNormEps, addTimeAttn);
     }
 
+    /**
+     * Reads a vision config; keys HF omitted because they equal {@code CLIPVisionConfig}'s defaults
+     * (its {@code save_pretrained} writes only the difference) take those defaults. A key of the
+     * wrong type fails naming it and {@code source}.
+     */
     public static LanguageBindConfig fromJson(JsonObject json, String source) {
         JsonObject c = json.has("vision_config") ? json.getAsJsonObject("vision_config") : json;
-        return new LanguageBindConfig(req(c, "hidden_size", source), req(c, "intermediate_size", source),
-                req(c, "num_hidden_layers", source), req(c, "num_attention_heads", source), req(c, "image_size", source),
-                req(c, "patch_size", source), Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "quick_gelu"),
-                c.has("num_frames") ? c.get("num_frames").getAsInt() : 1,
-                c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-5,
-                !c.has("add_time_attn") || c.get("add_time_attn").getAsBoolean());
+        try {
+            return new LanguageBindConfig(num(c, "hidden_size", 768), num(c, "intermediate_size", 3072),
+                    num(c, "num_hidden_layers", 12), num(c, "num_attention_heads", 12), num(c, "image_size", 224),
+                    num(c, "patch_size", 32), Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "quick_gelu"),
+                    num(c, "num_frames", 1), c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-5,
+                    !c.has("add_time_attn") || c.get("add_time_attn").getAsBoolean());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 
-    private static int req(JsonObject c, String key, String source) {
+    private static int num(JsonObject c, String key, int def) {
         if (!c.has(key)) {
-            throw new IllegalArgumentException(source + ": missing '" + key + "'");
+            return def;
         }
-        return c.get(key).getAsInt();
+        try {
+            return c.get(key).getAsInt();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'" + key + "' is not an integer: " + c.get(key));
+        }
     }
 }

@@ -24,9 +24,22 @@ public final class LanguageBindEncoder extends FrozenVideoEncoder {
 
     private final LanguageBindVisionTower tower;
 
+    /** How frames are grouped for temporal attention (W2). */
+    public enum TemporalGrouping {
+        /** Consecutive groups of the config's {@code num_frames} (what MERV and the released checkpoints compute). */
+        PARITY_GROUPS,
+        /** One group of the whole clip, temporal embedding interpolated to its length (the W2 fix). */
+        WHOLE_CLIP_INTERPOLATED
+    }
+
     public LanguageBindEncoder(String id, LanguageBindConfig config, int numFrames, FrameTransform transform) {
+        this(id, config, numFrames, transform, TemporalGrouping.PARITY_GROUPS);
+    }
+
+    public LanguageBindEncoder(String id, LanguageBindConfig config, int numFrames, FrameTransform transform,
+            TemporalGrouping grouping) {
         super(id, numFrames, config.imageSize(), transform);
-        if (config.addTimeAttn() && numFrames % config.numFrames() != 0) {
+        if (config.addTimeAttn() && grouping == TemporalGrouping.PARITY_GROUPS && numFrames % config.numFrames() != 0) {
             throw new IllegalArgumentException(id + ": " + numFrames + " frames cannot be split into the tower's groups of "
                     + config.numFrames() + " frames (num_frames); use a multiple of " + config.numFrames());
         }
@@ -35,6 +48,9 @@ public final class LanguageBindEncoder extends FrozenVideoEncoder {
                     + config.numHiddenLayers());
         }
         this.tower = new LanguageBindVisionTower(config);
+        if (grouping == TemporalGrouping.WHOLE_CLIP_INTERPOLATED) {
+            tower.setTemporalGroup(numFrames);
+        }
     }
 
     /** The reference encoder at {@code size} px, taking {@code numFrames} frames, flip only in training (W1). */

@@ -9,6 +9,7 @@ import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.ModuleList;
 import dev.merv.core.nn.Param;
+import dev.merv.core.torch.Torch;
 import dev.merv.encoders.layers.Conv;
 import dev.merv.encoders.layers.Mlp;
 import dev.merv.encoders.layers.Scoped;
@@ -24,7 +25,10 @@ import java.util.List;
  *
  * <p>W2: frames are grouped by the config's {@code num_frames} ({@code '(b t) n d -> (b n) t d'} with
  * {@code t = num_frames}), so a 16-frame clip through the 8-frame tower is two independent groups
- * of 8 that share nothing temporally. This is reproduced because the released checkpoints compute it.
+ * of 8 that share nothing temporally. This is reproduced by default because the released checkpoints
+ * compute it; {@link #setTemporalGroup} with the clip length instead attends over the whole clip with
+ * the temporal embedding linearly interpolated to that length (the W2 fix, a named option that
+ * changes what the checkpoint computes).
  */
 public final class LanguageBindVisionTower extends Module {
 
@@ -52,6 +56,24 @@ public final class LanguageBindVisionTower extends Module {
 
     public LanguageBindConfig config() {
         return config;
+    }
+
+    /**
+     * Frames per temporal-attention group: the config's {@code num_frames} (parity, default) or
+     * another count, whose temporal embedding is then the checkpoint's interpolated linearly
+     * ({@code F.interpolate(mode='linear', align_corners=False)}) to that length.
+     */
+    public void setTemporalGroup(int frames) {
+        if (frames <= 0) {
+            throw new IllegalArgumentException("LanguageBind: temporal group must be positive, got " + frames);
+        }
+        for (Layer l : layers.items()) {
+            l.t = frames;
+        }
+    }
+
+    public int temporalGroup() {
+        return layers.get(0).t;
     }
 
     public int numLayers() {
@@ -155,7 +177,8 @@ public final class LanguageBindVisionTower extends Module {
         private final Param temporalEmbedding;
         private final LayerNorm temporalLayerNorm1;
         private final ClipAttention temporalAttn;
-        private final int t;
+        private final int configFrames;
+        private int t;
 
         Layer(LanguageBindConfig c) {
             int d = c.hiddenSize();
@@ -165,6 +188,7 @@ public final class LanguageBindVisionTower extends Module {
             mlp = child("mlp", new Mlp(d, c.intermediateSize(), d, c.hiddenAct()));
             layerNorm2 = child("layer_norm2", new LayerNorm(d, eps));
             t = c.numFrames();
+            configFrames = c.numFrames();
             if (c.addTimeAttn()) {
                 temporalEmbedding = param("temporal_embedding", 1, c.numFrames(), d);
                 temporalLayerNorm1 = child("temporal_layer_norm1", new LayerNorm(d, eps));
@@ -188,7 +212,7 @@ public final class LanguageBindVisionTower extends Module {
                 // (b t) n d -> (b n) t d
                 NDArray tokensByTime = x.reshape(groups, t, n, d).transpose(0, 2, 1, 3).reshape(groups * n, t, d);
                 if (t != 1) {
-                    tokensByTime = tokensByTime.add(temporalEmbedding.get());
+                    tokensByTime = tokensByTime.add(temporalEmbedding(x));
                 }
                 NDArray attn = temporalAttn.forward(temporalLayerNorm1.forward(tokensByTime));
                 NDArray sum = tokensByTime.add(attn);
@@ -196,6 +220,26 @@ public final class LanguageBindVisionTower extends Module {
             }
             NDArray h = x.add(selfAttn.forward(layerNorm1.forward(x)));
             return h.add(mlp.forward(layerNorm2.forward(h)));
+        }
+
+        /** {@code temporal_embedding[:, :t]}, or its linear interpolation to {@code t} frames when the group differs. */
+        private NDArray temporalEmbedding(NDArray like) {
+            NDArray e = temporalEmbedding.get();
+            if (t == configFrames) {
+                return e;
+            }
+            float[] w = new float[t * configFrames];
+            float scale = (float) configFrames / t;
+            for (int o = 0; o < t; o++) {
+                float src = Math.max(scale * (o + 0.5f) - 0.5f, 0f);
+                int i0 = Math.min((int) Math.floor(src), configFrames - 1);
+                int i1 = Math.min(i0 + 1, configFrames - 1);
+                float l1 = src - i0;
+                w[o * configFrames + i0] += 1f - l1;
+                w[o * configFrames + i1] += l1;
+            }
+            NDArray weights = Torch.to(like.getManager().create(w, new Shape(t, configFrames)), Torch.dtype(e));
+            return Torch.matmul(weights, Scoped.into(e.get(0), like)).reshape(1, t, e.getShape().get(2));
         }
     }
 }

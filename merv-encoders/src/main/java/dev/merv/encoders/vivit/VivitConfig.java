@@ -55,24 +55,39 @@ public record VivitConfig(int imageSize, int numFrames, int[] tubeletSize, int n
                 intermediateSize / k, hiddenAct, layerNormEps, qkvBias);
     }
 
+    /**
+     * Reads an HF ViViT config; keys HF omitted because they equal {@code VivitConfig}'s defaults
+     * take those defaults. A malformed key fails naming it and {@code source}.
+     */
     public static VivitConfig fromJson(JsonObject c, String source) {
-        JsonArray t = c.getAsJsonArray("tubelet_size");
-        if (t == null) {
-            throw new IllegalArgumentException(source + ": missing 'tubelet_size'");
+        try {
+            int[] tubelet = {2, 16, 16};
+            if (c.has("tubelet_size")) {
+                JsonArray t = c.getAsJsonArray("tubelet_size");
+                if (t.size() != 3) {
+                    throw new IllegalArgumentException("'tubelet_size' must have 3 entries: " + t);
+                }
+                tubelet = new int[] {t.get(0).getAsInt(), t.get(1).getAsInt(), t.get(2).getAsInt()};
+            }
+            return new VivitConfig(num(c, "image_size", 224), num(c, "num_frames", 32), tubelet, num(c, "num_channels", 3),
+                    num(c, "hidden_size", 768), num(c, "num_hidden_layers", 12), num(c, "num_attention_heads", 12),
+                    num(c, "intermediate_size", 3072),
+                    Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "gelu_fast"),
+                    c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-6,
+                    !c.has("qkv_bias") || c.get("qkv_bias").getAsBoolean());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
-        return new VivitConfig(req(c, "image_size", source), req(c, "num_frames", source),
-                new int[] {t.get(0).getAsInt(), t.get(1).getAsInt(), t.get(2).getAsInt()},
-                c.has("num_channels") ? c.get("num_channels").getAsInt() : 3, req(c, "hidden_size", source),
-                req(c, "num_hidden_layers", source), req(c, "num_attention_heads", source), req(c, "intermediate_size", source),
-                Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "gelu_fast"),
-                c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-6,
-                !c.has("qkv_bias") || c.get("qkv_bias").getAsBoolean());
     }
 
-    private static int req(JsonObject c, String key, String source) {
+    private static int num(JsonObject c, String key, int def) {
         if (!c.has(key)) {
-            throw new IllegalArgumentException(source + ": missing '" + key + "'");
+            return def;
         }
-        return c.get(key).getAsInt();
+        try {
+            return c.get(key).getAsInt();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'" + key + "' is not an integer: " + c.get(key));
+        }
     }
 }
