@@ -444,7 +444,8 @@ public final class Merv {
                 // the encoder's class embedding, approximated by the mean token (the encoders used drop CLS)
                 NDArray f = features.get(i);
                 ScalarType want = projectorDtype(projectors.get(i));
-                try (NDArray mean = f.mean(new int[] {1, 2})) {
+                long[] sh = f.getShape().getShape();
+                try (NDArray flat = f.reshape(sh[0], sh[1] * sh[2], sh[3]); NDArray mean = flat.mean(new int[] {1})) {
                     NDArray in = want != null && Torch.dtype(mean) != want ? Torch.to(mean, want) : mean;
                     keys.add(projectors.get(i).head().forward(in));
                 }
