@@ -120,7 +120,8 @@ public final class Merv {
      * @param manager owns the fresh projector/fusion weights
      */
     public Merv(ModelConfig config, List<VideoEncoder> encoders, LanguageModel llm, NDManager manager, Options options) {
-        ConfigValidator.validateModel(config);
+        // geometry is checked against the built encoders below, not the catalog's pretrained shapes
+        ConfigValidator.validateModel(config, false);
         this.config = config;
         this.options = options == null ? new Options() : options;
         this.arch = ArchSpecifier.parse(config.archSpecifier());
