@@ -61,13 +61,26 @@ public final class ConfigValidator {
 
     /** Fails with a {@link ConfigException} listing every problem of the model config alone. */
     public static void validateModel(ModelConfig model) {
-        List<String> problems = modelProblems(model);
+        validateModel(model, true);
+    }
+
+    /**
+     * As {@link #validateModel(ModelConfig)}; with {@code catalogGeometry} off, the encoders' output geometry
+     * is not taken from {@link EncoderCatalog} (the built encoders are checked instead, e.g. tiny test
+     * encoders that carry a reference id).
+     */
+    public static void validateModel(ModelConfig model, boolean catalogGeometry) {
+        List<String> problems = modelProblems(model, catalogGeometry);
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
     }
 
     static List<String> modelProblems(ModelConfig m) {
+        return modelProblems(m, true);
+    }
+
+    static List<String> modelProblems(ModelConfig m, boolean catalogGeometry) {
         List<String> problems = new ArrayList<>();
         List<String> ids = m.videoBackboneIds();
         if (ids.isEmpty()) {
@@ -137,7 +150,7 @@ public final class ConfigValidator {
             problems.add("model.image_resize_strategy='" + m.imageResizeStrategy() + "': the LanguageBind encoder only"
                     + " supports resize-naive");
         }
-        if (arch != null && framesOk && tokensOk && unknown.isEmpty() && !ids.isEmpty()) {
+        if (catalogGeometry && arch != null && framesOk && tokensOk && unknown.isEmpty() && !ids.isEmpty()) {
             problems.addAll(visualLengthProblems(m, arch));
         }
         return problems;

@@ -120,7 +120,8 @@ public final class Merv {
      * @param manager owns the fresh projector/fusion weights
      */
     public Merv(ModelConfig config, List<VideoEncoder> encoders, LanguageModel llm, NDManager manager, Options options) {
-        ConfigValidator.validateModel(config);
+        // geometry is checked against the built encoders below, not the catalog's pretrained shapes
+        ConfigValidator.validateModel(config, false);
         this.config = config;
         this.options = options == null ? new Options() : options;
         this.arch = ArchSpecifier.parse(config.archSpecifier());
@@ -444,7 +445,8 @@ public final class Merv {
                 // the encoder's class embedding, approximated by the mean token (the encoders used drop CLS)
                 NDArray f = features.get(i);
                 ScalarType want = projectorDtype(projectors.get(i));
-                try (NDArray mean = f.mean(new int[] {1, 2})) {
+                long[] sh = f.getShape().getShape();
+                try (NDArray flat = f.reshape(sh[0], sh[1] * sh[2], sh[3]); NDArray mean = flat.mean(new int[] {1})) {
                     NDArray in = want != null && Torch.dtype(mean) != want ? Torch.to(mean, want) : mean;
                     keys.add(projectors.get(i).head().forward(in));
                 }

@@ -139,7 +139,11 @@ public final class ConvProjector extends Projector {
         }
 
         NDArray forward(NDArray x) {
-            try (NDArray mean = x.mean(new int[] {2, 3}, true);
+            long[] sh = x.getShape().getShape();
+            // PyTorch's engine in DJL reduces one axis at a time: flatten the grid, then mean
+            try (NDArray flat = x.reshape(sh[0], sh[1], sh[2] * sh[3]);
+                    NDArray m1 = flat.mean(new int[] {2}, true);
+                    NDArray mean = m1.reshape(sh[0], sh[1], 1, 1);
                     NDArray r = conv2d(mean, w1.get(), b1.get(), 0, 1);
                     NDArray a = Torch.silu(r);
                     NDArray e = conv2d(a, w2.get(), b2.get(), 0, 1);

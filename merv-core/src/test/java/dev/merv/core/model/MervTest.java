@@ -245,6 +245,24 @@ class MervTest {
     }
 
     @Test
+    void bf16ModelRunsThroughTheBridgeAndKeepsAnFp32Loss() {
+        Merv merv = merv(null);
+        merv.applyStage(Stage.FINETUNE);
+        merv.projectorModule().castTo(dev.merv.core.torch.ScalarType.BFLOAT16, m);
+        merv.fusion().castTo(dev.merv.core.torch.ScalarType.BFLOAT16, m);
+        llm.module().castTo(dev.merv.core.torch.ScalarType.BFLOAT16, m);
+        try (MervBatch b = batch(3, new int[] {0, 2}); var g = Torch.withGrad()) {
+            MervOutput out = merv.forward(b);
+            assertThat(Torch.dtype(out.logits())).isEqualTo(dev.merv.core.torch.ScalarType.BFLOAT16);
+            assertThat(Torch.dtype(out.loss())).isEqualTo(dev.merv.core.torch.ScalarType.FLOAT32);
+            assertThat(out.loss().getFloat()).isFinite().isPositive();
+            JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) m.ones(new Shape()), false, false);
+            NDArray grad = merv.module().namedParameters().get("projectors.0.projector.projector.weight").get().getGradient();
+            assertThat(Torch.dtype(grad)).isEqualTo(dev.merv.core.torch.ScalarType.BFLOAT16);
+        }
+    }
+
+    @Test
     void stagesFreezeAsTheReference() {
         Merv merv = merv(null);
         Map<String, Param> p = merv.module().namedParameters();
