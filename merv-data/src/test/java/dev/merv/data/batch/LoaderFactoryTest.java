@@ -45,10 +45,10 @@ class LoaderFactoryTest {
                     NDManager nd = NDManager.newBaseManager();
                     MervLoader loader = LoaderFactory.create(ds, new PureTextPipeline(), enc, c, nd, log)) {
                 while (loader.hasNext()) {
-                    try (MervBatch b = loader.next()) {
-                        for (int r : loader.lastRows()) {
-                            seen.add(r);
-                        }
+                    MervBatch b = loader.next();
+                    b.close();
+                    for (int r : loader.lastRows()) {
+                        seen.add(r);
                     }
                 }
             }

@@ -112,7 +112,7 @@ class MervLoaderTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws java.io.IOException {
             loader.close();
             ds.close();
         }

@@ -7,6 +7,11 @@ import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.video.FrameSampling;
 import dev.merv.data.video.SampledVideo;
 import dev.merv.data.video.VideoDecoder;
+import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.data.videollava.Stage;
+import dev.merv.data.videollava.VideoLlavaDataset;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +29,8 @@ import java.util.concurrent.Future;
  *
  * <p>Run: {@code mvn -o -q -pl merv-data -am test-compile && mvn -o -q -pl merv-data exec:java
  * -Dexec.mainClass=dev.merv.data.bench.DataBench -Dexec.classpathScope=test [-Dexec.args="--videos 6
- * --frames 240 --fps 24 --passes 1 --repeats 3"]}
+ * --frames 240 --fps 24 --passes 1 --repeats 3
+ * --json-rows 200000"]}
  */
 public final class DataBench {
 
@@ -36,6 +42,7 @@ public final class DataBench {
         int fps = 24;
         int passes = 1;
         int repeats = 3;
+        int jsonRows = 200_000;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--videos" -> videos = Integer.parseInt(args[++i]);
@@ -43,6 +50,7 @@ public final class DataBench {
                 case "--fps" -> fps = Integer.parseInt(args[++i]);
                 case "--passes" -> passes = Integer.parseInt(args[++i]);
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+                case "--json-rows" -> jsonRows = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -104,12 +112,55 @@ public final class DataBench {
                 }
             }
         }
+        indexBench(dir, jsonRows);
         System.out.println("pipeline = decode 32 sampled frames + per-encoder subsample + 4 bilinear 224px transforms;"
                 + " sample = decode 32 sampled frames only; decode-all = decode + RGB-convert every frame;"
                 + " ratio = pipeline / decode-all, ratio* = sample / decode-all (same threads)");
         try (var s = Files.walk(dir)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
+    }
+
+    /** Opening a large JSON through the streaming index vs parsing the whole array with Gson. */
+    private static void indexBench(Path dir, int rows) throws Exception {
+        Path json = dir.resolve(DatasetRegistry.FINETUNE_JSON);
+        try (var w = Files.newBufferedWriter(json)) {
+            w.write("[\n");
+            for (int i = 0; i < rows; i++) {
+                String media = i % 5 == 0 ? "" : (i % 2 == 0 ? "\"video\": \"videochatgpt_tune/v_" + i + ".mp4\", "
+                        : "\"image\": \"llava_image_tune/coco/train2017/" + i + ".jpg\", ");
+                w.write("{\"id\": \"" + i + "\", " + media + "\"conversations\": [{\"from\": \"human\", \"value\": "
+                        + "\"<video>\\nWhat is happening in this clip, and what colour is the car?\"}, {\"from\": \"gpt\", "
+                        + "\"value\": \"A red car drives left along a wet road while people wait at the crossing.\"}]}"
+                        + (i + 1 < rows ? ",\n" : "\n"));
+            }
+            w.write("]\n");
+        }
+        long bytes = Files.size(json);
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long m0 = rt.totalMemory() - rt.freeMemory();
+        long t0 = System.nanoTime();
+        VideoLlavaDataset ds = VideoLlavaDataset.open(DatasetRegistry.inVideoLlavaDir(dir, Stage.FINETUNE));
+        double ours = (System.nanoTime() - t0) / 1e9;
+        System.gc();
+        long oursMem = rt.totalMemory() - rt.freeMemory() - m0;
+        int n = ds.size();
+        ds.close();
+        System.gc();
+        m0 = rt.totalMemory() - rt.freeMemory();
+        t0 = System.nanoTime();
+        JsonArray all;
+        try (var r = Files.newBufferedReader(json)) {
+            all = JsonParser.parseReader(r).getAsJsonArray();
+        }
+        double gson = (System.nanoTime() - t0) / 1e9;
+        System.gc();
+        long gsonMem = rt.totalMemory() - rt.freeMemory() - m0;
+        System.out.printf(Locale.ROOT, "%nJSON with %d rows (%.1f MB): streaming index %.2f s, %.1f MB retained;"
+                + " whole-array Gson parse %.2f s, %.1f MB retained (%d rows); time ratio %.2f, memory ratio %.1f%n", n,
+                bytes / 1e6, ours, oursMem / 1e6, gson, gsonMem / 1e6, all.size(), gson / ours,
+                gsonMem / (double) Math.max(1, oursMem));
     }
 
     @FunctionalInterface
