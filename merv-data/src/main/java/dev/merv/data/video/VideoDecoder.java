@@ -113,7 +113,9 @@ public final class VideoDecoder {
      */
     public SampledVideo decodeSampled(Path file, int k) throws SampleException {
         try (Session s = open(file)) {
-            int[] idx = FrameSampling.videoIndices(s.numFrames, s.avgFps, k);
+            // the reference decodes GIFs with PIL and samples linspace(0, N-1, K) without the fps rule
+            boolean gif = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif");
+            int[] idx = FrameSampling.videoIndices(s.numFrames, gif ? 0 : s.avgFps, k);
             Frame[] frames = new Frame[k];
             int[] next = {0};
             s.decode(idx[k - 1], (index, frame) -> {
