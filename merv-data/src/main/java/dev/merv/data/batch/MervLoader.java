@@ -76,6 +76,7 @@ public final class MervLoader implements Iterator<MervBatch>, AutoCloseable {
     private long position;
     private long submitted;
     private Ready ready;
+    private int[] lastRows = new int[0];
 
     public MervLoader(SampleBuilder builder, EpochSampler sampler, Collator collator, NDManager manager, SkipLog skips,
             Options options) {
@@ -123,6 +124,11 @@ public final class MervLoader implements Iterator<MervBatch>, AutoCloseable {
         return skips;
     }
 
+    /** Dataset rows of the batch last returned by {@link #next()}, in batch order. */
+    public int[] lastRows() {
+        return lastRows.clone();
+    }
+
     /** Micro-batches dropped because every row in them failed. */
     public long emptyBatches() {
         return emptyBatches.get();
@@ -165,6 +171,7 @@ public final class MervLoader implements Iterator<MervBatch>, AutoCloseable {
         Ready r = ready;
         ready = null;
         position = r.position + 1;
+        lastRows = r.samples.stream().mapToInt(Sample::index).toArray();
         return collator.collate(r.samples, manager);
     }
 

@@ -121,6 +121,17 @@ public final class DatasetChecker {
         }
     }
 
+    /** Entry indices listed as skipped in a report written by {@link #run} (to leave them out of sampling). */
+    public static java.util.Set<Integer> skippedIndices(Path reportJson) throws IOException {
+        JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(reportJson)).getAsJsonObject();
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        if (!o.has("skipped") || !o.get("skipped").isJsonArray()) {
+            throw new IOException(reportJson + ": no 'skipped' list");
+        }
+        o.getAsJsonArray("skipped").forEach(e -> out.add(e.getAsJsonObject().get("index").getAsInt()));
+        return out;
+    }
+
     public static void main(String[] args) {
         System.exit(run(args));
     }

@@ -40,4 +40,21 @@ public interface LengthMeasure {
             }
         }).toArray();
     }
+
+    /**
+     * {@code measure}'s lengths with {@code visualTokens} added to every multimodal row: the
+     * sequence length the model actually processes (W17's fix; use {@code multimodalExtra = 0} in
+     * the sampler with these).
+     */
+    static LengthMeasure withVisualTokens(LengthMeasure measure, int visualTokens) {
+        return ds -> {
+            int[] out = measure.lengths(ds);
+            for (int i = 0; i < out.length; i++) {
+                if (ds.multimodal(i)) {
+                    out[i] += visualTokens;
+                }
+            }
+            return out;
+        };
+    }
 }

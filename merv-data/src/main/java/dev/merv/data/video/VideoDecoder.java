@@ -1,5 +1,10 @@
 package dev.merv.data.video;
 
+import static org.bytedeco.ffmpeg.global.avcodec.AV_PKT_FLAG_KEY;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_flush_buffers;
+import static org.bytedeco.ffmpeg.global.avformat.AVSEEK_FLAG_BACKWARD;
+import static org.bytedeco.ffmpeg.global.avformat.av_seek_frame;
+import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
@@ -17,12 +22,10 @@ import static org.bytedeco.ffmpeg.global.avformat.avformat_find_stream_info;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_open_input;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
-import static org.bytedeco.ffmpeg.global.avutil.AV_LOG_QUIET;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_unref;
-import static org.bytedeco.ffmpeg.global.avutil.av_log_set_level;
 import static org.bytedeco.ffmpeg.global.avutil.av_q2d;
 import static org.bytedeco.ffmpeg.global.avutil.av_strerror;
 import static org.bytedeco.ffmpeg.global.swscale.SWS_AREA;
@@ -57,8 +60,10 @@ import org.bytedeco.javacpp.PointerPointer;
  * through the bytedeco presets).
  *
  * <p>The file is opened once and decoded forward; only frames at a sampled index are converted to
- * RGB, decoding stops after the last one, and nothing is ever seeked (a seek per frame would
- * re-decode from the previous key frame each time). Memory per video is the decoder's own
+ * RGB and decoding stops after the last one. There is no seek per frame (that would re-decode from
+ * the previous key frame each time); for long videos ({@link Options#keyframeSkip}) whole GOPs
+ * without a sampled frame are jumped over, one seek per skipped stretch, with frame indices taken
+ * from a timestamp map so they equal a sequential decode's. Memory per video is the decoder's own
  * reference frames plus {@code K} RGB frames at the stored resolution (or at most
  * {@link Options#maxFrameSide} on the long side when that cap is set).
  *
@@ -69,7 +74,7 @@ import org.bytedeco.javacpp.PointerPointer;
 public final class VideoDecoder {
 
     static {
-        av_log_set_level(Integer.getInteger("merv.ffmpeg.loglevel", AV_LOG_QUIET));
+        FFmpegLog.init();
     }
 
     /** AVERROR(EAGAIN) on Linux. */
@@ -84,14 +89,28 @@ public final class VideoDecoder {
      * @param maxFrameSide 0 keeps the stored resolution (parity); otherwise frames whose long side
      *     is larger are downscaled (area filter) while converting, which bounds memory for very large
      *     videos but changes what the encoders' resizes see
+     * @param keyframeSkip for long videos, jump over whole GOPs that hold no sampled frame (seek to
+     *     the key frame before the next sampled frame, then decode forward); frames are identical to
+     *     a sequential decode, any inconsistency falls back to the sequential decode
+     * @param seekMinFrames videos with fewer frames are always decoded sequentially (the extra
+     *     demuxing pass that maps timestamps to frame indices does not pay off for short clips)
      */
-    public record Options(int decoderThreads, long timeoutNanos, DecodeClock clock, int maxFrameSide) {
+    public record Options(int decoderThreads, long timeoutNanos, DecodeClock clock, int maxFrameSide,
+            boolean keyframeSkip, int seekMinFrames) {
         public static Options defaults() {
-            return new Options(1, 60_000_000_000L, DecodeClock.SYSTEM, 0);
+            return new Options(1, 60_000_000_000L, DecodeClock.SYSTEM, 0, true, 256);
         }
 
         public Options withTimeout(long nanos, DecodeClock clock) {
-            return new Options(decoderThreads, nanos, clock, maxFrameSide);
+            return new Options(decoderThreads, nanos, clock, maxFrameSide, keyframeSkip, seekMinFrames);
+        }
+
+        public Options withKeyframeSkip(boolean skip, int minFrames) {
+            return new Options(decoderThreads, timeoutNanos, clock, maxFrameSide, skip, minFrames);
+        }
+
+        public Options withMaxFrameSide(int side) {
+            return new Options(decoderThreads, timeoutNanos, clock, side, keyframeSkip, seekMinFrames);
         }
     }
 
@@ -115,7 +134,16 @@ public final class VideoDecoder {
      */
     public SampledVideo decodeSampled(Path file, int k) throws SampleException {
         try (Session s = open(file)) {
-            int[] idx = FrameSampling.videoIndices(s.numFrames, s.avgFps, k);
+            // the reference decodes GIFs with PIL and samples linspace(0, N-1, K) without the fps rule
+            boolean gif = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif");
+            int[] idx = FrameSampling.videoIndices(s.numFrames, gif ? 0 : s.avgFps, k);
+            if (options.keyframeSkip() && s.numFrames >= options.seekMinFrames()) {
+                Frame[] skipped = s.decodeSkippingGops(idx);
+                if (skipped != null) {
+                    return new SampledVideo(List.of(skipped), idx, s.numFrames, s.avgFps, s.decoded);
+                }
+                s.restart();
+            }
             Frame[] frames = new Frame[k];
             int[] next = {0};
             s.decode(idx[k - 1], (index, frame) -> {
@@ -131,7 +159,7 @@ public final class VideoDecoder {
                 throw new SampleException(SkipReason.CORRUPT, file + ": stream ended after " + s.decoded
                         + " decoded frames, but frame " + idx[next[0]] + " of " + s.numFrames + " declared was sampled");
             }
-            return new SampledVideo(List.of(frames), idx, s.numFrames, s.avgFps);
+            return new SampledVideo(List.of(frames), idx, s.numFrames, s.avgFps, s.decoded);
         }
     }
 
@@ -283,6 +311,12 @@ public final class VideoDecoder {
             } finally {
                 av_packet_free(p);
             }
+            reopen();
+            return count;
+        }
+
+        /** Reopens the demuxer at the start of the file (the decoder, if open, is flushed). */
+        private void reopen() throws SampleException {
             avformat_close_input(fmt);
             fmt = new AVFormatContext(null);
             int r = avformat_open_input(fmt, file.toString(), null, null);
@@ -291,7 +325,160 @@ public final class VideoDecoder {
                 throw new SampleException(SkipReason.CORRUPT, file + ": cannot reopen (" + err(r) + ")");
             }
             avformat_find_stream_info(fmt, (PointerPointer<?>) null);
-            return count;
+            if (ctx != null) {
+                avcodec_flush_buffers(ctx);
+            }
+        }
+
+        /** Back to the first frame for a sequential decode after the GOP-skipping path gave up. */
+        void restart() throws SampleException {
+            reopen();
+            decoded = 0;
+        }
+
+        /**
+         * Sampled frames decoded GOP by GOP: one demuxing pass (no decoding) collects every packet's
+         * timestamp and key flag, which maps timestamps to display-order frame indices exactly as a
+         * sequential decode counts them; then, whenever the next sampled frame lies in a later GOP
+         * than the decoder has reached, seek to that GOP's key frame and decode forward. Returns null
+         * (caller decodes sequentially) when timestamps are missing or inconsistent, a seek lands
+         * past its target, or a sampled frame does not come out.
+         */
+        Frame[] decodeSkippingGops(int[] idx) throws SampleException {
+            DecodeClock.Timer timer = options.clock().start();
+            long[] pts = new long[numFrames];
+            long[] keyPts = new long[16];
+            long[] keySeek = new long[16];
+            int n = 0;
+            int keys = 0;
+            while (av_read_frame(fmt, pkt) >= 0) {
+                try {
+                    if (timer.elapsedNanos() > options.timeoutNanos()) {
+                        throw new SampleException(SkipReason.TIMEOUT, file + ": indexing exceeded "
+                                + options.timeoutNanos() / 1_000_000 + " ms");
+                    }
+                    if (pkt.stream_index() != stream) {
+                        continue;
+                    }
+                    if (pkt.pts() == AV_NOPTS_VALUE || n == pts.length) {
+                        return null;
+                    }
+                    pts[n++] = pkt.pts();
+                    if ((pkt.flags() & AV_PKT_FLAG_KEY) != 0) {
+                        if (keys == keyPts.length) {
+                            keyPts = java.util.Arrays.copyOf(keyPts, keys * 2);
+                            keySeek = java.util.Arrays.copyOf(keySeek, keys * 2);
+                        }
+                        keyPts[keys] = pkt.pts();
+                        keySeek[keys++] = pkt.dts() != AV_NOPTS_VALUE ? Math.min(pkt.dts(), pkt.pts()) : pkt.pts();
+                    }
+                } finally {
+                    av_packet_unref(pkt);
+                }
+            }
+            reopen();
+            if (n != numFrames || keys == 0) {
+                return null;
+            }
+            long[] sorted = pts.clone();
+            java.util.Arrays.sort(sorted);
+            for (int i = 1; i < n; i++) {
+                if (sorted[i] == sorted[i - 1]) {
+                    return null;
+                }
+            }
+            // key frames in display order, with the timestamp to seek to
+            int[] keyDisplay = new int[keys];
+            Integer[] order = new Integer[keys];
+            for (int i = 0; i < keys; i++) {
+                order[i] = i;
+            }
+            long[] kp = keyPts;
+            java.util.Arrays.sort(order, java.util.Comparator.comparingLong(i -> kp[i]));
+            long[] seekTs = new long[keys];
+            for (int i = 0; i < keys; i++) {
+                keyDisplay[i] = java.util.Arrays.binarySearch(sorted, keyPts[order[i]]);
+                seekTs[i] = keySeek[order[i]];
+            }
+            if (keyDisplay[0] != 0) {
+                return null;
+            }
+
+            int k = idx.length;
+            Frame[] out = new Frame[k];
+            int next = 0;
+            int gopStart = 0;
+            int lastOut = -1;
+            boolean checkLanding = false;
+            boolean flushing = false;
+            while (next < k) {
+                if (timer.elapsedNanos() > options.timeoutNanos()) {
+                    throw new SampleException(SkipReason.TIMEOUT, file + ": decode exceeded "
+                            + options.timeoutNanos() / 1_000_000 + " ms before frame " + idx[next]);
+                }
+                int kpos = java.util.Arrays.binarySearch(keyDisplay, idx[next]);
+                if (kpos < 0) {
+                    kpos = -kpos - 2;
+                }
+                if (keyDisplay[kpos] > gopStart && keyDisplay[kpos] > lastOut) {
+                    if (av_seek_frame(fmt, stream, seekTs[kpos], AVSEEK_FLAG_BACKWARD) < 0) {
+                        return null;
+                    }
+                    avcodec_flush_buffers(ctx);
+                    gopStart = keyDisplay[kpos];
+                    checkLanding = true;
+                    flushing = false;
+                }
+                if (!flushing) {
+                    int r = av_read_frame(fmt, pkt);
+                    if (r < 0) {
+                        flushing = true;
+                        avcodec_send_packet(ctx, null);
+                    } else {
+                        try {
+                            if (pkt.stream_index() != stream) {
+                                continue;
+                            }
+                            avcodec_send_packet(ctx, pkt);
+                        } finally {
+                            av_packet_unref(pkt);
+                        }
+                    }
+                }
+                boolean got = false;
+                while (next < k && avcodec_receive_frame(ctx, frame) >= 0) {
+                    got = true;
+                    try {
+                        long ts = frame.best_effort_timestamp();
+                        if (ts == AV_NOPTS_VALUE) {
+                            ts = frame.pts();
+                        }
+                        int d = java.util.Arrays.binarySearch(sorted, ts);
+                        if (d < 0 || (checkLanding && d > idx[next])) {
+                            return null;
+                        }
+                        checkLanding = false;
+                        decoded++;
+                        lastOut = Math.max(lastOut, d);
+                        Frame rgb = null;
+                        while (next < k && idx[next] == d) {
+                            if (rgb == null) {
+                                rgb = toRgb(frame);
+                            }
+                            out[next++] = rgb;
+                        }
+                        if (next < k && d > idx[next]) {
+                            return null;
+                        }
+                    } finally {
+                        av_frame_unref(frame);
+                    }
+                }
+                if (flushing && !got) {
+                    return null;
+                }
+            }
+            return out;
         }
 
         /**

@@ -63,6 +63,10 @@ import org.bytedeco.javacpp.PointerPointer;
  */
 public final class VideoWriter implements AutoCloseable {
 
+    static {
+        FFmpegLog.init();
+    }
+
     /** Encoders tried in order; the first the FFmpeg build has is used. */
     private static final String[] ENCODERS = {"mpeg4"};
 

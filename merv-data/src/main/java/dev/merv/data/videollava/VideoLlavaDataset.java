@@ -14,7 +14,7 @@ import java.nio.file.Path;
 /**
  * One stage's JSON file plus its media root, indexed for random access. Opening scans the file
  * once ({@link JsonArrayIndex}) and parses every row once to keep a compact summary per row (kind
- * and whitespace word count, 5 bytes), never the rows themselves; {@link #entry} re-reads a row on
+ * and whitespace word count, 5 bytes; 21 bytes per row with the index), never the rows themselves; {@link #entry} re-reads a row on
  * demand. Thread-safe.
  */
 public final class VideoLlavaDataset implements AutoCloseable {
@@ -42,7 +42,8 @@ public final class VideoLlavaDataset implements AutoCloseable {
         int n = index.size();
         this.kinds = new byte[n];
         this.words = new int[n];
-        for (int i = 0; i < n; i++) {
+        // rows are independent: summarise them in parallel (positional reads are thread-safe)
+        java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
             try {
                 Entry e = EntryParser.parse(index.text(i), i, files.stage(), jsonName);
                 kinds[i] = (byte) e.kind().ordinal();
@@ -53,8 +54,10 @@ public final class VideoLlavaDataset implements AutoCloseable {
                 words[i] = w;
             } catch (SampleException e) {
                 kinds[i] = MALFORMED;
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading entry " + i + " of " + files.json(), e);
             }
-        }
+        });
     }
 
     public static VideoLlavaDataset open(DatasetFiles files) throws IOException {

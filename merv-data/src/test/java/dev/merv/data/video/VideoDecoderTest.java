@@ -50,6 +50,35 @@ class VideoDecoderTest {
     }
 
     @Test
+    void skippingGopsGivesTheSequentialFrames() throws Exception {
+        Path p = video("gops.mp4", 500, false);
+        Path fs = video("gopsfs.mp4", 333, true);
+        for (Path v : List.of(p, fs)) {
+            VideoDecoder sequential = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(false, 0));
+            VideoDecoder skipping = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(true, 0));
+            for (int k : new int[] {8, 32}) {
+                SampledVideo a = sequential.decodeSampled(v, k);
+                SampledVideo b = skipping.decodeSampled(v, k);
+                assertThat(b.indices()).containsExactly(a.indices());
+                assertThat(a.decodedFrames()).isEqualTo(a.indices()[k - 1] + 1);
+                if (k == 8) {
+                    // GOPs of 12 frames, a sample every ~40-70 frames: most GOPs are never decoded
+                    assertThat(b.decodedFrames()).as("frames decoded when skipping GOPs").isLessThan(a.decodedFrames() / 2);
+                }
+                for (int i = 0; i < k; i++) {
+                    assertThat(b.frames().get(i).rgb()).as("%s k=%d sample %d (frame %d)", v.getFileName(), k, i,
+                            a.indices()[i]).isEqualTo(a.frames().get(i).rgb());
+                }
+            }
+        }
+        // the timeout also covers the skipping path
+        VideoDecoder ticking = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(true, 0)
+                .withTimeout(100_000_000L, DecodeClock.ticking(1_000_000L)));
+        assertThatThrownBy(() -> ticking.decodeSampled(p, 32)).isInstanceOf(SampleException.class)
+                .extracting(e -> ((SampleException) e).reason()).isEqualTo(SkipReason.TIMEOUT);
+    }
+
+    @Test
     void moreSamplesThanFramesRepeatFrames() throws Exception {
         Path p = video("short.mp4", 5, false);
         SampledVideo s = new VideoDecoder().decodeSampled(p, 8);
@@ -93,7 +122,7 @@ class VideoDecoderTest {
     @Test
     void frameSideCapDownscales() throws Exception {
         Path p = video("cap.mp4", 8, false);
-        VideoDecoder dec = new VideoDecoder(new VideoDecoder.Options(1, Long.MAX_VALUE, DecodeClock.SYSTEM, 32));
+        VideoDecoder dec = new VideoDecoder(VideoDecoder.Options.defaults().withMaxFrameSide(32));
         Frame f = dec.decodeSampled(p, 2).frames().get(0);
         assertThat(f.width()).isEqualTo(32);
         assertThat(f.height()).isEqualTo(24);

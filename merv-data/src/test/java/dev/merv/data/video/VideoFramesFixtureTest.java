@@ -37,7 +37,16 @@ class VideoFramesFixtureTest {
                 k = Math.max(k, e.getAsInt());
             }
             Path video = f.file(cfg.get("video_file").getAsString());
-            SampledVideo v = new VideoDecoder().decodeSampled(video, k);
+            for (boolean skipGops : new boolean[] {false, true}) {
+                SampledVideo v = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(skipGops, 0))
+                        .decodeSampled(video, k);
+                check(f, m, name + (skipGops ? " (GOP skipping)" : " (sequential)"), cfg, nf, k, v);
+            }
+        }
+    }
+
+    private static void check(Fixture f, NDManager m, String name, JsonObject cfg, JsonArray nf, int k, SampledVideo v) {
+        {
 
             long[] expectedIdx = f.io("output.sampled_frame_indices", m).toLongArray();
             assertThat(toLong(v.indices())).as(name + ": sampled frame indices").containsExactly(expectedIdx);
