@@ -39,6 +39,7 @@ public final class LlmRegistry {
         llama(m, "vicuna-v15-13b", PromptFormat.VICUNA_V15, addPad, 64);
         llama(m, "llama3-8b-pure", PromptFormat.PURE, addPad, 64);
         llama(m, "llama3-8b-chat", PromptFormat.LLAMA2_CHAT, addPad, 64);
+        llama(m, Llama.TINY_LLAMA2, PromptFormat.PURE, addPad, 64);
         llama(m, "llama3.1-8b-chat", PromptFormat.LLAMA31, PadToken.existing("<|finetune_right_pad_id|>", 128004), 0);
         for (Map.Entry<String, String> e : Qwen2.PRESET_REPOS.entrySet()) {
             m.put(e.getKey(), new LlmSpec(e.getKey(), e.getValue(), LlmSpec.Family.QWEN2, PromptFormat.QWEN2,

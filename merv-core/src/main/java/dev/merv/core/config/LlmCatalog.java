@@ -14,6 +14,9 @@ public final class LlmCatalog {
 
     public static final String TINY_LLAMA3 = "llama3-tiny";
 
+    /** merv-tiny's LLM: a random Llama-2-style decoder of width 64 with the real Llama-2 tokenizer. */
+    public static final String TINY_LLAMA2 = "llama2-tiny-pure";
+
     private static final Map<String, Integer> DIMS = new LinkedHashMap<>();
 
     static {
@@ -30,6 +33,7 @@ public final class LlmCatalog {
         DIMS.put("qwen2.5-3b-instruct", 2048);
         // tiny random LLMs with the fixtures' dimensions (llama3-tiny = merv-forward-tiny's llm_backbone)
         DIMS.put(TINY_LLAMA3, 64);
+        DIMS.put(TINY_LLAMA2, 64);
         DIMS.put("llama2-tiny", 0);
         DIMS.put("qwen2-tiny", 0);
     }

@@ -11,8 +11,9 @@ import java.util.Set;
  *
  * <p>{@code merv-tiny} is merv's CPU test/demo model: four tiny random encoders and a tiny Llama-3
  * with the geometry of the {@code merv-forward-tiny} fixture (frames [2,2,4,2], 2x2 pooled tokens per
- * frame, 8 visual tokens, fusion width 32, LLM width 64). Its encoder/LLM ids
- * ({@link EncoderCatalog#TINY_LANGUAGEBIND} ..., {@link LlmCatalog#TINY_LLAMA3}) are built by
+ * frame, 8 visual tokens, fusion width 32) and a width-64 Llama-2-style LLM that uses the real Llama-2
+ * tokenizer ({@link LlmCatalog#TINY_LLAMA2}), so that prompts, masking and generation run the real text
+ * path. Its encoder/LLM ids ({@link EncoderCatalog#TINY_LANGUAGEBIND} ...) are built by
  * {@code merv-encoders}/{@code merv-llm} from those fixture configs with random weights.
  */
 public final class ModelRegistry {
@@ -42,7 +43,7 @@ public final class ModelRegistry {
                 Map.entry("type", MERV_TINY), Map.entry("model_id", MERV_TINY),
                 Map.entry("video_backbone_ids", List.of(EncoderCatalog.TINY_LANGUAGEBIND, EncoderCatalog.TINY_DINOV2,
                         EncoderCatalog.TINY_HIERA, EncoderCatalog.TINY_SIGLIP)),
-                Map.entry("llm_backbone_id", LlmCatalog.TINY_LLAMA3),
+                Map.entry("llm_backbone_id", LlmCatalog.TINY_LLAMA2),
                 Map.entry("llm_max_length", 128),
                 Map.entry("num_frames", List.of(2, 2, 4, 2)),
                 Map.entry("projector_token_length", 4),

@@ -13,7 +13,10 @@ public final class Embedding extends Module {
     }
 
     public NDArray forward(NDArray ids) {
-        return Torch.embedding(weight.get(), ids);
+        // the bridge attaches results to the first tensor's (the weights') manager; move it to the step's
+        NDArray out = Torch.embedding(weight.get(), ids);
+        out.attach(ids.getManager());
+        return out;
     }
 
     public Param weight() {

@@ -25,7 +25,8 @@ public final class RmsNorm extends Module {
         NDArray variance = xf.mul(xf).mean(new int[] {-1}, true);
         NDArray normed = xf.mul(Torch.rsqrt(variance.add(eps)));
         NDArray back = in == ScalarType.FLOAT32 ? normed : Torch.to(normed, in);
-        return Torch.mul(weight.get(), back);
+        // activation first: bridged results belong to the first tensor's manager, which must be the step's
+        return Torch.mul(back, weight.get());
     }
 
     public Param weight() {

@@ -24,6 +24,9 @@ public final class Llama {
 
     private Llama() {}
 
+    /** The tiny random Llama-2-style model of {@code merv-tiny}. */
+    public static final String TINY_LLAMA2 = "llama2-tiny-pure";
+
     /** Preset ids (the reference's LLM ids) to the HF repos they mirror. */
     public static final Map<String, String> PRESET_REPOS;
 
@@ -38,6 +41,9 @@ public final class Llama {
         m.put("llama3-8b-pure", "meta-llama/Meta-Llama-3-8B");
         m.put("llama3-8b-chat", "meta-llama/Meta-Llama-3-8B-Instruct");
         m.put("llama3.1-8b-chat", "meta-llama/Meta-Llama-3.1-8B-Instruct");
+        // merv's own tiny random LLM (tests and the demo): Llama-2 geometry at width 64, the real Llama-2
+        // tokenizer, written to and read from an HF-layout directory like any checkpoint
+        m.put(TINY_LLAMA2, "merv/llama2-tiny-pure (random, generated locally)");
         PRESET_REPOS = java.util.Collections.unmodifiableMap(m);
     }
 
@@ -70,6 +76,10 @@ public final class Llama {
                 return builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numLayers(32).numHeads(32)
                         .numKvHeads(8).rmsNormEps(1e-5).ropeTheta(500000).maxPositionEmbeddings(131072)
                         .ropeScaling(RopeScaling.llama31()).bosTokenId(128000).eosTokenId(128009);
+            case TINY_LLAMA2:
+                return builder().vocabSize(32000).hiddenSize(64).intermediateSize(176).numLayers(2).numHeads(4)
+                        .numKvHeads(4).rmsNormEps(1e-5).ropeTheta(10000).maxPositionEmbeddings(4096)
+                        .bosTokenId(1).eosTokenId(2);
             default:
                 throw new IllegalArgumentException("unknown Llama preset '" + id + "'; known: " + PRESET_REPOS.keySet());
         }
