@@ -130,6 +130,15 @@ public final class EncoderRegistry {
                 "last stage-end intermediate (stage 4, before norm/pool), consecutive 16-frame clips: (F/16) x 8 x 49", true,
                 o -> hiera(HieraConfig.basePlus16x224(), o),
                 (json, o) -> hiera(HieraConfig.fromJson(json, "hiera config.json"), o)));
+        for (String tiny : dev.merv.encoders.tiny.TinyEncoders.ids()) {
+            // merv-tiny's random encoders: architecture from the config.json beside their weights
+            int frames = tiny.equals(dev.merv.core.config.EncoderCatalog.TINY_HIERA) ? 4 : 2;
+            add(new Entry(tiny, "tiny", "merv/" + tiny + " (random, generated locally)", "", frames,
+                    "as the family's MERV id, at the merv-forward-tiny fixture geometry", false,
+                    o -> dev.merv.encoders.tiny.TinyEncoders.create(tiny, dev.merv.encoders.tiny.TinyEncoders.defaultConfig(tiny),
+                            o.numFrames()),
+                    (json, o) -> dev.merv.encoders.tiny.TinyEncoders.create(tiny, json, o.numFrames())));
+        }
         siglipExtra("siglip-vit-b16-256px-all-no-cls", Siglip.Preset.VIT_B16_256);
         siglipExtra("siglip-vit-b16-384px-all-no-cls", Siglip.Preset.VIT_B16_384);
         siglipExtra("siglip-vit-so400m-14-224px-all-no-cls", Siglip.Preset.SO400M_14_224);
