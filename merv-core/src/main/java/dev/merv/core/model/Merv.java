@@ -54,6 +54,10 @@ import org.slf4j.LoggerFactory;
  *   <li>The LLM gives logits; the loss is the shifted cross-entropy in fp32, mean over labels != -100.
  * </ol>
  *
+ * <p>Image rows are multimodal rows like videos: the data module replicates the image to the encoders'
+ * frame counts (as the reference does) and {@link MervBatch#isImage()} does not change the forward (the
+ * reference passes it to every encoder, which ignores it).
+ *
  * <p>Parameter paths are the reference's: {@code video_backbones.<i>.featurizer.*} (the encoder's
  * module), {@code llm_backbone.llm.*} (the LLM's module, HF names), {@code projectors.<i>.*},
  * {@code feature_fusion.*}.
