@@ -92,6 +92,33 @@ public final class ConfigCli {
         return c;
     }
 
+    /** Every flag with its {@code merv-base} / default value, one per line (for {@code --help}). */
+    public static String usage() {
+        StringBuilder b = new StringBuilder("flags (--name value or --name=value; lists as [a,b]):\n");
+        PretrainConfig d = PretrainConfig.defaults();
+        b.append("  --model.type ").append(ModelRegistry.ids()).append(" (default merv-base)\n");
+        b.append("  --dataset.type ").append(DatasetConfig.registeredIds()).append("\n");
+        b.append("  --config <run dir>/config.json (start from a dumped config)\n");
+        RecordFields.values(d).forEach((k, v) -> {
+            if (v instanceof ModelConfig mc) {
+                RecordFields.values(mc).forEach((mk, mv) -> {
+                    if (!mk.equals("type")) {
+                        b.append("  --model.").append(mk).append(' ').append(mv).append('\n');
+                    }
+                });
+            } else if (v instanceof DatasetConfig dc) {
+                RecordFields.values(dc).forEach((dk, dv) -> {
+                    if (!dk.equals("type")) {
+                        b.append("  --dataset.").append(dk).append(' ').append(dv).append('\n');
+                    }
+                });
+            } else {
+                b.append("  --").append(k).append(' ').append(v).append('\n');
+            }
+        });
+        return b.toString();
+    }
+
     /** Splits {@code args} into flags; fails on a stray value naming it. */
     public static List<Flag> flags(String... args) {
         List<Flag> out = new ArrayList<>();

@@ -54,6 +54,10 @@ import org.slf4j.LoggerFactory;
  *   <li>The LLM gives logits; the loss is the shifted cross-entropy in fp32, mean over labels != -100.
  * </ol>
  *
+ * <p>Image rows are multimodal rows like videos: the data module replicates the image to the encoders'
+ * frame counts (as the reference does) and {@link MervBatch#isImage()} does not change the forward (the
+ * reference passes it to every encoder, which ignores it).
+ *
  * <p>Parameter paths are the reference's: {@code video_backbones.<i>.featurizer.*} (the encoder's
  * module), {@code llm_backbone.llm.*} (the LLM's module, HF names), {@code projectors.<i>.*},
  * {@code feature_fusion.*}.
@@ -254,7 +258,21 @@ public final class Merv {
      * from fresh projectors and fusion) and for align stages.
      */
     public boolean needsAlignWeights(Stage stage) {
-        return !arch.noAlign() && !stage.isAlign();
+        return !startingCheckpointModules(stage).isEmpty();
+    }
+
+    /**
+     * The modules a run of {@code stage} loads from its starting checkpoint (§1.4), made explicit (W9):
+     * nothing for {@code no-align} architectures or align stages; {@code finetune} loads only
+     * {@code projectors} (parity: the reference drops the stage-1 LLM and fusion); {@code second_finetune}
+     * loads projectors, LLM and fusion from {@code --pretrained_checkpoint}.
+     */
+    public List<String> startingCheckpointModules(Stage stage) {
+        if (arch.noAlign() || stage.isAlign()) {
+            return List.of();
+        }
+        return stage == Stage.SECOND_FINETUNE ? List.of("projectors", "llm_backbone", "feature_fusion")
+                : List.of("projectors");
     }
 
     // ------------------------------------------------------------------------------ forward
@@ -534,6 +552,19 @@ public final class Merv {
     /** The whole parameter tree with the reference's names. */
     public Module module() {
         return root;
+    }
+
+    /**
+     * One top-level module's parameters by the names a reference checkpoint stores under that key
+     * ({@code projectors} -> {@code 0.projector.projector.weight}, {@code feature_fusion} -> {@code Q},
+     * {@code llm_backbone} -> {@code llm.model.embed_tokens.weight}, {@code video_backbones} -> {@code 0.featurizer.*}).
+     */
+    public Map<String, Param> parameters(String moduleKey) {
+        Module m = root.children().get(moduleKey);
+        if (m == null) {
+            throw new IllegalArgumentException("no module '" + moduleKey + "'; modules are " + root.children().keySet());
+        }
+        return m.namedParameters();
     }
 
     public List<Projector> projectors() {

@@ -115,6 +115,14 @@ class ConfigCliTest {
         assertThat(ConfigCli.parse("--model.finetune_max_steps", "None").model().finetuneMaxSteps()).isNull();
     }
 
+    @Test
+    void usageListsEveryFlag() {
+        String u = ConfigCli.usage();
+        assertThat(u).contains("--model.num_frames [16, 16, 32, 16]", "--model.visual_feature_length 1024",
+                "--stage finetune", "--seed 7", "--save_checkpoint_after 512", "--keep_checkpoints", "--devices auto",
+                "--resume false", "--dataset.dataset_root_dir data", "--model.type [merv-base");
+    }
+
     static List<Object[]> invalid() {
         return List.of(
                 new Object[] {new String[] {"--model.projector_token_length", "15"}, "model.projector_token_length=15",

@@ -99,6 +99,10 @@ class MervTest {
         assertThat(names.get("feature_fusion.Q").shape()).isEqualTo(new Shape(1, cfg.fusionEmbedDim()));
         assertThat(names.get("projectors.1.projector.projector.weight").shape()).isEqualTo(new Shape(DIM, 20));
         assertThat(merv.visualLength()).isEqualTo(cfg.visualFeatureLength());
+        assertThat(merv.parameters("projectors")).containsKey("0.projector.projector.weight");
+        assertThat(merv.parameters("feature_fusion")).containsKey("Q");
+        assertThat(merv.parameters("llm_backbone")).containsKey("llm.lm_head_weight");
+        assertThatThrownBy(() -> merv.parameters("adapter")).hasMessageContaining("feature_fusion");
     }
 
     @Test
@@ -281,6 +285,14 @@ class MervTest {
         assertThatThrownBy(() -> merv.applyStage(Stage.FULL_FINETUNE)).isInstanceOf(UnsupportedOperationException.class);
         // no-align: finetune starts from fresh projectors; merv-full's arch needs the align weights
         assertThat(merv.needsAlignWeights(Stage.FINETUNE)).isFalse();
+        assertThat(merv.startingCheckpointModules(Stage.SECOND_FINETUNE)).isEmpty();
+        cfg = cfg.with("arch_specifier", "3davg+linear");
+        Merv twoStage = merv(null);
+        assertThat(twoStage.startingCheckpointModules(Stage.ALIGN)).isEmpty();
+        assertThat(twoStage.startingCheckpointModules(Stage.FULL_ALIGN)).isEmpty();
+        assertThat(twoStage.startingCheckpointModules(Stage.FINETUNE)).containsExactly("projectors");
+        assertThat(twoStage.startingCheckpointModules(Stage.SECOND_FINETUNE))
+                .containsExactly("projectors", "llm_backbone", "feature_fusion");
     }
 
     @Test
