@@ -122,7 +122,7 @@ public final class EncoderRegistry {
                 "last_hidden_state (after final LN), CLS dropped, every second temporal slot (8 x 196)", true,
                 o -> vivit("vivit-google-b-all-no-cls", VivitConfig.b16x2(), VivitEncoder.Tokens.EVERY_SECOND_SLOT, o),
                 (json, o) -> vivit("vivit-google-b-all-no-cls", VivitConfig.fromJson(json, "vivit config.json"), VivitEncoder.Tokens.EVERY_SECOND_SLOT, o)));
-        add(new Entry("siglip-vit-b16-224px-all-no-cls", "siglip", Siglip.Preset.VIT_B16_224.hubId(), "", 16,
+        add(new Entry("siglip-vit-b16-224px-all-no-cls", "siglip", Siglip.Preset.VIT_B16_224.hubId(), Siglip.HUB_PREFIX, 16,
                 "block depth-2 output, no prefix tokens: T x 196 patch tokens", true,
                 o -> Siglip.encoder("siglip-vit-b16-224px-all-no-cls", Siglip.Preset.VIT_B16_224.config().narrower(o.widthDivisor()),
                         o.imageSize(), o.numFrames())));
@@ -161,7 +161,7 @@ public final class EncoderRegistry {
     }
 
     private static void siglipExtra(String id, Siglip.Preset p) {
-        add(new Entry(id, "siglip", p.hubId(), "", 16,
+        add(new Entry(id, "siglip", p.hubId(), Siglip.HUB_PREFIX, 16,
                 "block depth-2 output, no prefix tokens (built at the MERV input size, checkpoint grid resampled at load)", false,
                 o -> Siglip.encoder(id, p.config().narrower(o.widthDivisor()), o.imageSize(), o.numFrames())));
     }

@@ -38,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class EncoderFixtureTest {
 
-    /** What one family produced for a fixture. */
+    /** The encoder built from a fixture, the name of its input tensor and the fixture's parameter-name prefix. */
     private record Run(FrozenVideoEncoder encoder, String inputName, String paramPrefix) {}
 
     @ParameterizedTest(name = "[{0}]")
@@ -135,7 +135,7 @@ class EncoderFixtureTest {
                 TimmVitConfig c = kind.endsWith("siglip") ? Siglip.config(cfg, name) : Dinov2.config(cfg, name);
                 int frames = cfg.get("num_frames").getAsInt();
                 TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames)
-                    : Dinov2.encoder(id, c, c.imgSize(), frames);
+                        : Dinov2.encoder(id, c, c.imgSize(), frames);
                 assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
                 t.loadWeights(fx.model(), "", m, null);
                 enc = t;
@@ -145,7 +145,7 @@ class EncoderFixtureTest {
             case "languagebind-video" -> {
                 LanguageBindConfig c = LanguageBindConfig.fromJson(cfg, name);
                 LanguageBindEncoder lb = new LanguageBindEncoder(id, c, cfg.get("video_frames").getAsInt(),
-                    new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
+                        new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
                 lb.loadWeights(fx.model(), "featurizer.", m, null);
                 enc = lb;
                 input = "input.video_values";

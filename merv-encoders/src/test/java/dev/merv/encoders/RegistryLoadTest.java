@@ -56,7 +56,10 @@ class RegistryLoadTest {
                 }
                 case "dinov2" -> ckpt.put("pos_embed", m.randomNormal(new Shape(1, 37 * 37, d)));
                 case "vivit" -> ckpt.put("classifier.weight", m.randomNormal(new Shape(400, d)));
-                case "siglip" -> ckpt.put("attn_pool.latent", m.randomNormal(new Shape(1, 1, d)));
+                case "siglip" -> {
+                    ckpt.put(entry.checkpointPrefix() + "attn_pool.latent", m.randomNormal(new Shape(1, 1, d)));
+                    ckpt.put("text.token_embedding.weight", m.randomNormal(new Shape(10, d)));
+                }
                 default -> { }
             }
             FrozenVideoEncoder enc = EncoderRegistry.load(id, o, new MapSource(ckpt), null, m, ScalarType.BFLOAT16);

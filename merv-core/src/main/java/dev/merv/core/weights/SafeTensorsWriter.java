@@ -74,8 +74,15 @@ public final class SafeTensorsWriter {
             try {
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     writeAll(ch, prefix);
-                    for (NDArray a : sorted.values()) {
+                    for (Map.Entry<String, NDArray> e : sorted.entrySet()) {
+                        NDArray a = e.getValue();
                         ByteBuffer data = a.isEmpty() ? ByteBuffer.allocate(0) : contiguousBytes(a);
+                        long want = a.getShape().size() * Torch.dtype(a).bytes();
+                        if (data.remaining() != want) {
+                            // the header already promised `want` bytes; never write a file that lies
+                            throw new IllegalStateException("tensor '" + e.getKey() + "' gave " + data.remaining()
+                                    + " bytes, its shape and dtype say " + want);
+                        }
                         writeAll(ch, data);
                     }
                     ch.force(true);

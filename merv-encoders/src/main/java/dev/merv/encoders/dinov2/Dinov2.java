@@ -70,6 +70,6 @@ public final class Dinov2 {
     }
 
     public static String[] unusedWeights() {
-        return new String[] {"head.", "fc_norm."};
+        return new String[] {"head.", "fc_norm.", "mask_token"};
     }
 }

@@ -14,6 +14,12 @@ import dev.merv.encoders.transform.ResizeNaiveTransform;
  */
 public final class Siglip {
 
+    /**
+     * Where the image tower sits in the hub repos timm loads these presets from (open_clip files,
+     * which timm's checkpoint filter strips to timm names).
+     */
+    public static final String HUB_PREFIX = "visual.trunk.";
+
     public static final float[] MEAN = {0.5f, 0.5f, 0.5f};
     public static final float[] STD = {0.5f, 0.5f, 0.5f};
 

@@ -86,8 +86,9 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
     }
 
     /**
-     * Loads timm-named weights. Names under {@code ignoredPrefixes} (heads MERV never runs) are
-     * skipped. A checkpoint position grid of another size (DINOv2's 37x37 at 518px, SigLIP 384px
+     * Loads timm-named weights found under {@code prefix} ({@code visual.trunk.} in the open_clip
+     * files the SigLIP hub repos hold; empty for timm's own files); names outside it (a text tower)
+     * and the family's unused heads are skipped. A checkpoint position grid of another size (DINOv2's 37x37 at 518px, SigLIP 384px
      * weights at 224px) is resampled to this model's grid once at load, as timm's
      * {@code resample_abs_pos_embed} does (bicubic, antialiased, prefix positions kept).
      */
@@ -102,7 +103,7 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
             table.remove(posName);
         }
         Predicate<String> ignore = n -> {
-            if (resample && n.equals(posName)) {
+            if (!n.startsWith(prefix) || resample && n.equals(posName)) {
                 return true;
             }
             for (String p : ignoredPrefixes) {
