@@ -12,6 +12,39 @@ final class Commands {
     private Commands() {}
 
     static void register(Map<String, Main.Command> c) {
+        c.put("data synth", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Generate a synthetic Video-LLaVA-layout dataset (moving coloured shapes, Q&A, images, text rows)";
+            }
+
+            @Override
+            public String usage() {
+                return "--out DIR [--videos N] [--seed S] [--faults] [--width W --height H --frames F --fps R]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                dev.merv.data.synth.SynthDataset.main(argv);
+                return 0;
+            }
+        });
+        c.put("data check", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)";
+            }
+
+            @Override
+            public String usage() {
+                return "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]";
+            }
+
+            @Override
+            public int run(String[] argv) {
+                return dev.merv.data.check.DatasetChecker.run(argv);
+            }
+        });
         c.put("plot", new Main.Command() {
             @Override
             public String summary() {
