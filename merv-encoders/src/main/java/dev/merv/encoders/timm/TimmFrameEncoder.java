@@ -86,8 +86,8 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
     }
 
     /**
-     * Loads timm-named weights. Names under {@code ignoredPrefixes} (heads MERV never runs) are
-     * skipped. A checkpoint position grid of another size (DINOv2's 37x37 at 518px, SigLIP 384px
+     * Loads timm-named weights. Names under {@code ignoredPrefixes} (heads MERV never runs) and names
+     * outside {@code prefix} (other modules of a whole-model checkpoint) are skipped. A checkpoint position grid of another size (DINOv2's 37x37 at 518px, SigLIP 384px
      * weights at 224px) is resampled to this model's grid once at load, as timm's
      * {@code resample_abs_pos_embed} does (bicubic, antialiased, prefix positions kept).
      */
@@ -102,6 +102,10 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
             table.remove(posName);
         }
         Predicate<String> ignore = n -> {
+            // a whole-model checkpoint (video_backbones.<i>.featurizer.*) holds other modules' tensors too
+            if (!n.startsWith(prefix)) {
+                return true;
+            }
             if (resample && n.equals(posName)) {
                 return true;
             }
