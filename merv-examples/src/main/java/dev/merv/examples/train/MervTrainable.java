@@ -1,0 +1,79 @@
+package dev.merv.examples.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.Merv;
+import dev.merv.core.model.MervOutput;
+import dev.merv.core.model.MixingWeights;
+import dev.merv.core.model.SplicedInputs;
+import dev.merv.core.nn.Param;
+import dev.merv.core.train.LossSum;
+import dev.merv.core.train.TrainableModel;
+import java.util.Map;
+
+/**
+ * {@link Merv} as the trainer's model: parameters by their reference paths, the plain forward, and the
+ * layer-wise form (splice, LLM layers, head + loss) that activation recomputation needs. One instance
+ * per replica; a replica runs on one thread, so the splice of the current micro-batch is kept here
+ * between {@code prefix} and {@code head}.
+ */
+public final class MervTrainable implements TrainableModel<MervMicroBatch> {
+
+    private final Merv merv;
+    private SplicedInputs current;
+
+    public MervTrainable(Merv merv) {
+        this.merv = merv;
+    }
+
+    public Merv merv() {
+        return merv;
+    }
+
+    @Override
+    public Map<String, Param> parameters() {
+        return merv.module().namedParameters();
+    }
+
+    @Override
+    public LossSum forward(MervMicroBatch batch) {
+        MervOutput out = merv.forward(batch.batch());
+        return new LossSum(out.lossSum(), out.supervisedTokens());
+    }
+
+    @Override
+    public float[] mixingWeights() {
+        MixingWeights w = merv.lastMixingWeights();
+        return w == null ? new float[0] : w.meanPerEncoder();
+    }
+
+    @Override
+    public Layered<MervMicroBatch> layered() {
+        LanguageModel llm = merv.llm();
+        return new Layered<>() {
+            @Override
+            public Prefix prefix(MervMicroBatch batch) {
+                current = merv.splice(batch.batch());
+                NDArray h = current.embeddings();
+                return new Prefix(h, llm.prepare(current.attentionMask(), null, null, (int) h.getShape().get(1)));
+            }
+
+            @Override
+            public int numLayers() {
+                return llm.numLayers();
+            }
+
+            @Override
+            public NDArray layer(int index, NDArray hidden, LanguageModel.LayerContext ctx) {
+                return llm.layer(index, hidden, ctx);
+            }
+
+            @Override
+            public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, MervMicroBatch batch) {
+                NDArray logits = llm.head(hidden);
+                NDArray[] loss = merv.loss(logits, current.labels());
+                return new LossSum(loss[1], Merv.supervisedCount(current.labels()));
+            }
+        };
+    }
+}
