@@ -13,11 +13,12 @@ import java.util.List;
  * @param hfToken a file path holding the token, or the name of an environment variable holding it
  * @param devices merv: which devices train, e.g. {@code cpu}, {@code gpu0,gpu1}, {@code gpu:4}
  *     (4 GPUs), or {@code auto} (every GPU, else the CPU)
- * @param keepCheckpoints merv: how many step checkpoints to keep besides the latest one; 0 keeps all
- *     as the reference does (W13)
+ * @param keepCheckpoints merv: how many checkpoints to keep (default 3, W13 fix); 0 keeps all as the
+ *     reference does
  * @param resume merv: continue from the run directory's latest checkpoint if there is one
  * @param tokenWeightedLoss merv: weight micro-batches by their supervised token count when
- *     accumulating gradients (W11 fix); false = the reference's mean of micro-batch means
+ *     accumulating gradients (default, the W11 fix: the update no longer depends on how the global
+ *     batch is split); false = the reference's mean of micro-batch means (parity)
  */
 public record PretrainConfig(
         ModelConfig model,
@@ -50,7 +51,7 @@ public record PretrainConfig(
 
     public static PretrainConfig defaults(ModelConfig model, DatasetConfig dataset) {
         return new PretrainConfig(model, dataset, Stage.FINETUNE, null, null, 512, null, Path.of("runs"), 7,
-                ".hf_token", List.of("jsonl", "wandb"), "merv", null, -1, "auto", 0, false, false);
+                ".hf_token", List.of("jsonl", "wandb"), "merv", null, -1, "auto", 3, false, true);
     }
 
     /** The stage's optimisation hyper-parameters (align_* or finetune_*). */

@@ -49,6 +49,23 @@ public final class LoaderFactory {
 
     private LoaderFactory() {}
 
+    /**
+     * The stage's sampler for rank {@code c.rank()} of {@code c.worldSize()}: shuffled rows for align,
+     * the split-modality length-grouped sampler for finetune (word or token lengths, W17).
+     */
+    public static EpochSampler sampler(VideoLlavaDataset ds, SampleText st, Config c, SkipLog log) {
+        int[] rows = Arrays.stream(ds.wellFormedRows(log)).filter(i -> !c.excluded().contains(i)).toArray();
+        if (ds.stage() == Stage.ALIGN) {
+            return new ShuffleSampler(rows, c.seed(), c.worldSize(), c.rank());
+        } else if (c.lengths() == Lengths.WORDS) {
+            return new SplitModalitySampler(rows, ds.multimodalFlags(), LengthMeasure.WORDS.lengths(ds), c.globalBatch(),
+                    c.worldSize(), c.rank(), c.seed(), 576);
+        }
+        int[] len = LengthMeasure.withVisualTokens(LengthMeasure.tokens(st), c.visualTokens()).lengths(ds);
+        return new SplitModalitySampler(rows, ds.multimodalFlags(), len, c.globalBatch(), c.worldSize(), c.rank(),
+                c.seed(), 0);
+    }
+
     public static MervLoader create(VideoLlavaDataset ds, TextPipeline text, List<EncoderInput> encoders, Config c,
             NDManager manager, SkipLog log) {
         if (c.microBatch() <= 0 || (c.globalBatch() / c.worldSize()) % c.microBatch() != 0) {
@@ -56,18 +73,7 @@ public final class LoaderFactory {
                     + c.globalBatch() + " / world size " + c.worldSize());
         }
         SampleText st = new SampleText(text, ds.stage(), c.maxLength(), c.visualBudget());
-        int[] rows = Arrays.stream(ds.wellFormedRows(log)).filter(i -> !c.excluded().contains(i)).toArray();
-        EpochSampler sampler;
-        if (ds.stage() == Stage.ALIGN) {
-            sampler = new ShuffleSampler(rows, c.seed(), c.worldSize(), c.rank());
-        } else if (c.lengths() == Lengths.WORDS) {
-            sampler = new SplitModalitySampler(rows, ds.multimodalFlags(), LengthMeasure.WORDS.lengths(ds), c.globalBatch(),
-                    c.worldSize(), c.rank(), c.seed(), 576);
-        } else {
-            int[] len = LengthMeasure.withVisualTokens(LengthMeasure.tokens(st), c.visualTokens()).lengths(ds);
-            sampler = new SplitModalitySampler(rows, ds.multimodalFlags(), len, c.globalBatch(), c.worldSize(), c.rank(),
-                    c.seed(), 0);
-        }
+        EpochSampler sampler = sampler(ds, st, c, log);
         SampleBuilder builder = new SampleBuilder(ds, st, encoders, new VideoDecoder(c.decoder()),
                 new SampleBuilder.Options(c.seed(), c.training(), true));
         Collator collator = new Collator(text.tokenizer().padId(), c.maxLength(), encoders, c.maskMode());

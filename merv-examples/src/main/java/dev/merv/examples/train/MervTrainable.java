@@ -44,7 +44,15 @@ public final class MervTrainable implements TrainableModel<MervMicroBatch> {
     @Override
     public float[] mixingWeights() {
         MixingWeights w = merv.lastMixingWeights();
-        return w == null ? new float[0] : w.meanPerEncoder();
+        if (w == null) {
+            return new float[0];
+        }
+        double[] m = w.meanPerEncoder();
+        float[] f = new float[m.length];
+        for (int i = 0; i < m.length; i++) {
+            f[i] = (float) m[i];
+        }
+        return f;
     }
 
     @Override
