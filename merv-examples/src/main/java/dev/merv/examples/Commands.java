@@ -12,6 +12,74 @@ final class Commands {
     private Commands() {}
 
     static void register(Map<String, Main.Command> c) {
+        c.put("demo", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Generate videos, train merv-tiny on CPU for a few minutes, show held-back accuracy before/after";
+            }
+
+            @Override
+            public String usage() {
+                return "[--out DIR] [--steps N] [--lr LR] [--videos N] [--heldback N] [--seed S] [--threads N]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                Args a = Args.parse("demo", argv, List.of("out", "steps", "videos", "heldback", "seed", "threads", "lr"), List.of());
+                var d = dev.merv.examples.demo.Demo.Settings.defaults(Path.of(a.get("out", "runs/demo")));
+                var s = new dev.merv.examples.demo.Demo.Settings(d.out(), a.getInt("videos", d.trainVideos()),
+                        a.getInt("heldback", d.heldBack()), a.getInt("steps", d.steps()), a.getInt("seed", (int) d.seed()),
+                        a.getInt("threads", d.threads()), Double.parseDouble(a.get("lr", Double.toString(d.learningRate()))));
+                var r = dev.merv.examples.demo.Demo.run(s);
+                System.out.println(r.line());
+                return 0;
+            }
+        });
+        c.put("pretrain", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Train MERV (the reference's pretrain_video.py flags; see docs/configuration.md)";
+            }
+
+            @Override
+            public String usage() {
+                return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
+                        + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
+                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]\n\n" + dev.merv.core.config.ConfigCli.usage();
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                var inv = dev.merv.examples.train.Pretrain.parse(argv);
+                var records = dev.merv.examples.train.Pretrain.run(inv);
+                if (!records.isEmpty()) {
+                    var last = records.get(records.size() - 1);
+                    System.out.printf(java.util.Locale.ROOT, "pretrain: %d steps, last loss %.4f, run %s%n", records.size(),
+                            last.loss(), inv.config().runDir());
+                }
+                return 0;
+            }
+        });
+        c.put("tiny-weights", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Write merv-tiny's random backbones as HF-layout directories (for trying pretrain/generate offline)";
+            }
+
+            @Override
+            public String usage() {
+                return "--out DIR [--seed S]";
+            }
+
+            @Override
+            public int run(String[] argv) {
+                Args a = Args.parse("tiny-weights", argv, List.of("out", "seed"), List.of());
+                Path out = Path.of(a.require("tiny-weights", "out"));
+                dev.merv.examples.build.TinyWeights.ensure(out, a.getInt("seed", 0));
+                System.out.println("wrote merv-tiny backbones under " + out + " (use --weights_root " + out + ")");
+                return 0;
+            }
+        });
         c.put("data synth", new Main.Command() {
             @Override
             public String summary() {

@@ -126,6 +126,15 @@ public final class Pretrain {
 
     /** Runs training; returns the per-step records. */
     public static List<StepRecord> run(Invocation inv) throws IOException {
+        return run(inv, null, null);
+    }
+
+    /**
+     * Runs training, handing the rank-0 model to {@code beforeTraining} once it is built and to
+     * {@code afterTraining} once the last step is done (both may be null), e.g. to evaluate it.
+     */
+    public static List<StepRecord> run(Invocation inv, java.util.function.Consumer<Merv> beforeTraining,
+            java.util.function.Consumer<Merv> afterTraining) throws IOException {
         PretrainConfig pc = inv.config();
         ModelConfig m = pc.model();
         TrainConfig tc = trainConfig(inv);
@@ -161,7 +170,13 @@ public final class Pretrain {
                     merv.applyStage(pc.stage());
                     return new MervTrainable(merv);
                 }, source, modelJson)) {
+            if (beforeTraining != null) {
+                beforeTraining.accept(((MervTrainable) trainer.model(0)).merv());
+            }
             List<StepRecord> records = trainer.run();
+            if (afterTraining != null) {
+                afterTraining.accept(((MervTrainable) trainer.model(0)).merv());
+            }
             Path report = trainer.runDir().resolve("skipped.json");
             JsonObject o = new JsonObject();
             o.addProperty("json", json.toString());
