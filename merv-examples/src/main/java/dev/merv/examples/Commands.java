@@ -12,6 +12,80 @@ final class Commands {
     private Commands() {}
 
     static void register(Map<String, Main.Command> c) {
+        c.put("generate", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Answer a prompt about a video (or image) with a trained run's checkpoint, streaming the answer";
+            }
+
+            @Override
+            public String usage() {
+                return "--run RUN_DIR --prompt TEXT [--video PATH] [--checkpoint DIR] [--weights_root DIR]"
+                        + " [--max_new_tokens 512] [--temperature T (sampling; default greedy)] [--top_p P] [--top_k K] [--seed S]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                Args a = Args.parse("generate", argv, List.of("run", "prompt", "video", "checkpoint", "weights_root",
+                        "max_new_tokens", "temperature", "top_p", "top_k", "seed"), List.of());
+                Path run = Path.of(a.require("generate", "run"));
+                String prompt = a.require("generate", "prompt");
+                var weights = new dev.merv.examples.build.BackboneWeights(
+                        a.has("weights_root") ? Path.of(a.get("weights_root", "")) : null, Map.of());
+                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                    var merv = dev.merv.examples.infer.TrainedModel.load(run,
+                            a.has("checkpoint") ? Path.of(a.get("checkpoint", "")) : null, weights, m);
+                    var tok = merv.llm().text().tokenizer();
+                    var cfg = a.has("temperature")
+                            ? dev.merv.llm.generate.GenerationConfig.sampling(a.getInt("max_new_tokens", 512),
+                                    Double.parseDouble(a.get("temperature", "0.4")), a.getInt("top_k", 0),
+                                    Double.parseDouble(a.get("top_p", "1.0")), a.getInt("seed", 0), java.util.Set.of(tok.eosId()),
+                                    tok.padId())
+                            : dev.merv.examples.infer.Generate.greedy(merv, a.getInt("max_new_tokens", 512));
+                    int[] printed = {0};
+                    String answer = dev.merv.examples.infer.Generate.answer(merv, a.has("video") ? Path.of(a.get("video", "")) : null,
+                            prompt, cfg, text -> {
+                                System.out.print(text.substring(Math.min(printed[0], text.length())));
+                                System.out.flush();
+                                printed[0] = text.length();
+                            });
+                    System.out.println();
+                    if (printed[0] == 0) {
+                        System.out.println(answer);
+                    }
+                }
+                return 0;
+            }
+        });
+        c.put("eval-mcq", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Multiple-choice accuracy of a trained run on a benchmark in the reference's format (test_q/test_a.json)";
+            }
+
+            @Override
+            public String usage() {
+                return "--run RUN_DIR --benchmark DIR [--checkpoint DIR] [--weights_root DIR] [--out DIR]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                Args a = Args.parse("eval-mcq", argv, List.of("run", "benchmark", "checkpoint", "weights_root", "out"), List.of());
+                Path run = Path.of(a.require("eval-mcq", "run"));
+                Path bench = Path.of(a.require("eval-mcq", "benchmark"));
+                var weights = new dev.merv.examples.build.BackboneWeights(
+                        a.has("weights_root") ? Path.of(a.get("weights_root", "")) : null, Map.of());
+                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                    var merv = dev.merv.examples.infer.TrainedModel.load(run,
+                            a.has("checkpoint") ? Path.of(a.get("checkpoint", "")) : null, weights, m);
+                    Path out = Path.of(a.get("out", run.resolve("eval").resolve(bench.getFileName().toString()).toString()));
+                    var r = dev.merv.examples.infer.McqEval.run(merv, bench, out);
+                    System.out.printf(java.util.Locale.ROOT, "eval-mcq: %s accuracy %.2f%% (%d/%d), predictions in %s%n",
+                            bench.getFileName(), 100 * r.accuracy(), r.correct(), r.total(), out.resolve("mcq_results.json"));
+                }
+                return 0;
+            }
+        });
         c.put("demo", new Main.Command() {
             @Override
             public String summary() {

@@ -54,6 +54,9 @@ public final class Pretrain {
     public record Invocation(PretrainConfig config, BackboneWeights weights, Precision precision, boolean recompute,
             int loaderThreads, long stopAfterSteps, LoaderFactory.Lengths lengths) {}
 
+    /** The pretrain configuration dump in a run directory (the trainer's own {@code config.json} sits beside it). */
+    public static final String RUN_CONFIG = "pretrain-config.json";
+
     private Pretrain() {}
 
     /** Parses (and validates) a pretrain command line without touching any weights or data. */
@@ -170,6 +173,9 @@ public final class Pretrain {
                     merv.applyStage(pc.stage());
                     return new MervTrainable(merv);
                 }, source, modelJson)) {
+            // the full parsed configuration, as the reference's config.json, for generate / eval-mcq / --config
+            Files.createDirectories(trainer.runDir());
+            ConfigJson.write(pc, trainer.runDir().resolve(RUN_CONFIG));
             if (beforeTraining != null) {
                 beforeTraining.accept(((MervTrainable) trainer.model(0)).merv());
             }
