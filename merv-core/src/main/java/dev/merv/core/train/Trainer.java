@@ -87,6 +87,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private int nonFiniteInRow;
     private double lastLoss = Double.POSITIVE_INFINITY;
     private long lastCheckpointStep = -1;
+    private java.util.function.Consumer<StepRecord> listener = r -> { };
 
     public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, JsonObject modelConfig) {
         cfg.validate();
@@ -194,6 +195,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 if (progress != null) {
                     progress.update(rec);
                 }
+                listener.accept(rec);
                 if (s.updated()) {
                     lastLoss = s.loss();
                     nonFiniteInRow = 0;
@@ -400,6 +402,20 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             throw new IllegalStateException(failure);
         }
         return out;
+    }
+
+    /** Called on the driving thread after every optimizer step (metrics sinks, probes). */
+    public void onStep(java.util.function.Consumer<StepRecord> l) {
+        this.listener = l;
+    }
+
+    /** NDArrays alive in the replicas' managers (weights, optimizer state, anything leaked into them). */
+    public long liveArrays() {
+        long n = 0;
+        for (NDManager m : managers) {
+            n += m.getManagedArrays().size();
+        }
+        return n;
     }
 
     public LrSchedule schedule() {
