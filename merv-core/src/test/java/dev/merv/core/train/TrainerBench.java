@@ -46,6 +46,7 @@ public final class TrainerBench {
 
     public static void main(String[] args) throws Exception {
         int steps = Integer.getInteger("merv.bench.steps", 20);
+        ai.djl.engine.Engine.getInstance();
         if (Integer.getInteger("merv.bench.threads") != null) {
             ai.djl.pytorch.jni.JniUtils.setNumThreads(Integer.getInteger("merv.bench.threads"));
         }

@@ -34,6 +34,7 @@ class TrainerLeakTest {
         TinySource src = new TinySource(8, 8, 64, 3);
         List<long[]> samples = new ArrayList<>();
         // tiny ops: one intra-op thread avoids OpenMP hand-offs dominating the step on a shared machine
+        ai.djl.engine.Engine.getInstance();
         int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
         ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
         try (Trainer<TinyBatch> t = new Trainer<>(c, (r, d, m) -> new TinyLm(64, 32, 2, 2, 32).init(1, m), src, null)) {
