@@ -105,7 +105,8 @@ public enum Stage {
      * {@code --pretrained_checkpoint} (§1.4, step 3): split the current run directory's name on
      * {@code +} into exactly four parts {@code (a, b, _, seed)}, find the sibling directories whose
      * names start with {@code a+b} and end with {@code +stage-align+seed}; exactly one must exist; its
-     * {@code checkpoints/latest-checkpoint.pt} is the file (only its {@code projectors} are loaded).
+     * {@code checkpoints/latest-checkpoint.pt} is the file (only its {@code projectors} are loaded); for
+ * an align run written by this trainer, the checkpoint directory its {@code checkpoints/latest} names.
      * A {@code full-align} run does not match the pattern (W9, kept for parity; pass the checkpoint
      * explicitly to use one). Errors name the directory and what was found.
      */
@@ -136,6 +137,11 @@ public enum Stage {
             throw new IllegalStateException("expected exactly one align run '" + prefix + "*" + suffix + "' in " + root
                     + ", found " + matches.size() + ": " + matches);
         }
-        return matches.get(0).resolve("checkpoints").resolve("latest-checkpoint.pt");
+        Path align = matches.get(0);
+        // a run written by this trainer names its newest checkpoint directory in checkpoints/latest
+        if (Files.exists(align.resolve("checkpoints").resolve(Checkpoints.LATEST))) {
+            return Checkpoints.latest(align);
+        }
+        return align.resolve("checkpoints").resolve("latest-checkpoint.pt");
     }
 }

@@ -46,13 +46,18 @@ import java.util.function.Function;
  * {@code N} replicas and {@code Bmax} the largest padded bucket:
  *
  * <pre>
- *   M = Pf*cf + 2*Pt*c + 16*Pt/N + Bmax*(4 + c) + 3*4*Bmax/N + activations
+ *   M = Pf*cf + 2*Pt*c + 16*Pt/N + Bmax*(4 + c) + (16 + c)*Bmax/N + Pmax*c + activations
  * </pre>
  *
  * {@code 2*Pt*c}: compute weights and their gradients; {@code 16*Pt/N}: owned fp32 master, two moments
  * and the fp32 gradient accumulator; {@code Bmax*(4+c)}: the reduce and gather bucket buffers; the
- * last term is AdamW's temporaries. Activations are every layer's saved tensors without recomputation,
- * and with it the stored layer inputs ({@code L * B*T*D*c}) plus one layer's worth. For a 7B LLM in
+ * next term is the receive piece, AdamW's three temporaries and the compute-dtype cast of the owned
+ * piece before the all-gather; {@code Pmax*c} is the largest tensor's old and new compute copy
+ * overlapping while it is republished ({@link #memoryFormula}). Activations are every layer's saved tensors without recomputation,
+ * and with it the stored layer inputs ({@code L * B*T*D*c}) plus one layer's worth. Writing a
+ * checkpoint adds transient host buffers on top: each replica serialises its {@code 12*Pt/N} of
+ * optimizer state and rank 0 a gathered fp32 copy of the trainable weights ({@code 8*Pt} with its
+ * byte buffers). For a 7B LLM in
  * bf16 on 8 replicas: 28 GB + 14 GB + buckets. {@code TrainerMemoryTest} checks the formula against a
  * measured peak.
  *
@@ -87,6 +92,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private int nonFiniteInRow;
     private double lastLoss = Double.POSITIVE_INFINITY;
     private long lastCheckpointStep = -1;
+    private java.util.function.Consumer<StepRecord> listener = r -> { };
 
     public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, JsonObject modelConfig) {
         cfg.validate();
@@ -194,6 +200,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 if (progress != null) {
                     progress.update(rec);
                 }
+                listener.accept(rec);
                 if (s.updated()) {
                     lastLoss = s.loss();
                     nonFiniteInRow = 0;
@@ -402,6 +409,20 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         return out;
     }
 
+    /** Called on the driving thread after every optimizer step (metrics sinks, probes). */
+    public void onStep(java.util.function.Consumer<StepRecord> l) {
+        this.listener = l;
+    }
+
+    /** NDArrays alive in the replicas' managers (weights, optimizer state, anything leaked into them). */
+    public long liveArrays() {
+        long n = 0;
+        for (NDManager m : managers) {
+            n += m.getManagedArrays().size();
+        }
+        return n;
+    }
+
     public LrSchedule schedule() {
         return schedule;
     }
@@ -429,6 +450,28 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
 
     public FlatLayout layout() {
         return layout;
+    }
+
+    /**
+     * The per-device formula of the class comment without activations, for this run's model:
+     * {@code Pf*cf + 2*Pt*c + 16*Pt/N + Bmax*(4 + c) + (16 + c)*Bmax/N + Pmax*c}.
+     */
+    public long memoryFormula() {
+        long pt = 0;
+        long pmax = 0;
+        long frozenBytes = 0;
+        for (Param p : replicas.get(0).model.parameters().values()) {
+            if (p.trainable()) {
+                pt += p.numel();
+                pmax = Math.max(pmax, p.numel());
+            } else {
+                frozenBytes += p.numel() * p.dtype().bytes();
+            }
+        }
+        int c = cfg.precision.compute().bytes();
+        int n = devices.size();
+        long bmax = layout.maxPadded();
+        return frozenBytes + 2 * pt * c + 16 * pt / n + bmax * (4 + c) + (16 + c) * bmax / n + pmax * c;
     }
 
     /** Bytes of optimizer state and bucket buffers held by one replica. */

@@ -1,0 +1,84 @@
+package dev.merv.core.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.merv.core.nn.Param;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Stages, their freezing, the align-run discovery rule of merv-reference.md §1.4, devices and batch arithmetic. */
+class StageTest {
+
+    @TempDir
+    Path root;
+
+    @Test
+    void freezingFollowsTheStage() {
+        Map<String, Param> params = new LinkedHashMap<>();
+        for (String n : List.of("video_backbones.0.featurizer.blocks.0.attn.qkv.weight", "projectors.0.projector.projector.weight",
+                "feature_fusion.Q", "llm_backbone.llm.model.embed_tokens.weight")) {
+            params.put(n, new Param(n, 2, 2));
+        }
+        Stage.ALIGN.applyFreezing(params);
+        assertThat(params.values().stream().filter(Param::trainable).map(Param::name))
+                .containsExactly("projectors.0.projector.projector.weight", "feature_fusion.Q");
+        Stage.FINETUNE.applyFreezing(params);
+        assertThat(params.get("llm_backbone.llm.model.embed_tokens.weight").trainable()).isTrue();
+        assertThat(params.get("video_backbones.0.featurizer.blocks.0.attn.qkv.weight").trainable()).isFalse();
+        assertThat(Stage.FULL_ALIGN.trains("llm_backbone.llm.lm_head.weight")).isTrue();
+        assertThat(Stage.FULL_ALIGN.hyperParameterFamily()).isEqualTo("align");
+        assertThat(Stage.SECOND_FINETUNE.hyperParameterFamily()).isEqualTo("finetune");
+        assertThat(Stage.parse("full-align")).isEqualTo(Stage.FULL_ALIGN);
+        assertThat(Stage.FULL_ALIGN.metricPrefix()).isEqualTo("Full-align");
+        assertThatThrownBy(() -> Stage.parse("full-finetune")).hasMessageContaining("not implemented");
+        assertThatThrownBy(() -> Stage.parse("pretrain")).hasMessageContaining("unknown stage 'pretrain'");
+    }
+
+    @Test
+    void findsTheAlignRunOfTheSameDatasetModelAndSeed() throws Exception {
+        Files.createDirectories(root.resolve("videollava+merv-base+stage-align+x7"));
+        Files.createDirectories(root.resolve("videollava+merv-base+stage-align+x8"));
+        Files.createDirectories(root.resolve("videollava+merv-base+stage-full-align+x7"));
+        Path run = root.resolve("videollava+merv-base+stage-finetune+x7");
+        Files.createDirectories(run);
+        assertThat(Stage.findAlignCheckpoint(run)).isEqualTo(
+                root.resolve("videollava+merv-base+stage-align+x7").resolve("checkpoints").resolve("latest-checkpoint.pt"));
+        assertThatThrownBy(() -> Stage.findAlignCheckpoint(root.resolve("videollava+merv-base+stage-finetune+x9")))
+                .hasMessageContaining("found 0");
+        assertThatThrownBy(() -> Stage.findAlignCheckpoint(root.resolve("my-custom-run")))
+                .hasMessageContaining("exactly four '+'-separated parts");
+        Files.createDirectories(root.resolve("videollava+merv-base-v2+stage-align+x7"));
+        assertThatThrownBy(() -> Stage.findAlignCheckpoint(run)).hasMessageContaining("found 2");
+    }
+
+    @Test
+    void devicesAndBatchArithmetic() {
+        assertThat(Devices.parse("cpu:3")).hasSize(3);
+        assertThat(Devices.parse(null)).isNotEmpty();
+        assertThatThrownBy(() -> Devices.parse("tpu")).hasMessageContaining("--devices");
+        BatchPlan p = BatchPlan.of(128, 8, 8);
+        assertThat(p.accumulation()).isEqualTo(2);
+        assertThat(p.perReplica()).isEqualTo(16);
+        assertThatThrownBy(() -> BatchPlan.of(128, 16, 3)).hasMessageContaining("W19");
+    }
+
+    @Test
+    void scheduleSemantics() {
+        LrSchedule s = LrSchedule.warmupCosine(1.0, 100, 0.03, LrSchedule.FirstStep.ZERO_LR);
+        assertThat(s.warmupSteps()).isEqualTo(3);
+        assertThat(s.lr(0)).isZero();
+        assertThat(s.lr(1)).isCloseTo(1.0 / 3, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(s.lr(3)).isEqualTo(1.0);
+        assertThat(s.lr(100)).isCloseTo(0.0, org.assertj.core.data.Offset.offset(1e-12));
+        LrSchedule noWarmup = LrSchedule.warmupCosine(1.0, 10, 0.0, LrSchedule.FirstStep.ZERO_LR);
+        assertThat(noWarmup.lr(0)).isZero();
+        LrSchedule shifted = LrSchedule.warmupCosine(1.0, 10, 0.0, LrSchedule.FirstStep.SHIFTED);
+        assertThat(shifted.lr(0)).isGreaterThan(0.9);
+    }
+}
