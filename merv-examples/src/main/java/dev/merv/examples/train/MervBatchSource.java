@@ -1,5 +1,6 @@
 package dev.merv.examples.train;
 
+import dev.merv.core.train.MervMicroBatch;
 import ai.djl.ndarray.NDManager;
 import dev.merv.core.model.MervBatch;
 import dev.merv.core.text.TextPipeline;

@@ -1,5 +1,6 @@
 package dev.merv.examples.train;
 
+import dev.merv.core.train.MervMicroBatch;
 import ai.djl.ndarray.NDArray;
 import dev.merv.core.model.LanguageModel;
 import dev.merv.core.model.Merv;

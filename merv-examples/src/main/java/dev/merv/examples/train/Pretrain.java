@@ -1,5 +1,6 @@
 package dev.merv.examples.train;
 
+import dev.merv.core.train.MervMicroBatch;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.ConfigCli;
