@@ -80,6 +80,17 @@ class PretrainEndToEndTest {
     }
 
     @Test
+    void dataCheckScansTheRunsDatasetAndWritesTheReport(@TempDir Path tmp) throws Exception {
+        TinyRun run = TinyRun.get();
+        Path report = tmp.resolve("check/finetune.json");
+        Launch r = Launch.run("data", "check", "--root", run.videollava().toString(), "--stage", "finetune", "--json",
+                report.toString(), "--threads", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("finetune: 12 entries, 12 usable, 0 skipped");
+        assertThat(report).isRegularFile();
+    }
+
+    @Test
     void plotWritesTheLossCurveOfTheRun(@TempDir Path tmp) {
         TinyRun run = TinyRun.get();
         Path out = tmp.resolve("plots");
