@@ -94,7 +94,9 @@ public final class RunPlots {
         chart(all, List.of("loss"), "Training loss", "loss", outDir.resolve("loss.png"), written);
         chart(all, List.of("lr"), "Learning rate", "lr", outDir.resolve("lr.png"), written);
         chart(all, List.of("grad_norm"), "Gradient norm (before clipping)", "norm", outDir.resolve("grad_norm.png"), written);
-        List<String> mixing = all.keySet().stream().filter(k -> k.startsWith("fusion_weights")).toList();
+        // the trainer logs the per-encoder means as the array "mixing_weights" (read as mixing_weights[i])
+        List<String> mixing = all.keySet().stream()
+                .filter(k -> k.startsWith("mixing_weights") || k.startsWith("fusion_weights")).toList();
         chart(all, mixing, "Fusion mixing weight per encoder", "weight", outDir.resolve("fusion_weights.png"), written);
         return written;
     }

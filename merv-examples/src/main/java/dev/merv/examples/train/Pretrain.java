@@ -88,13 +88,18 @@ public final class Pretrain {
         LoaderFactory.Lengths lengths = LoaderFactory.Lengths.valueOf(own.getOrDefault("lengths", "tokens")
                 .toUpperCase(java.util.Locale.ROOT));
         Path root = own.containsKey("weights_root") ? Path.of(own.get("weights_root")) : null;
-        for (String id : perBackbone.keySet()) {
-            if (!m.videoBackboneIds().contains(id) && !m.llmBackboneId().equals(id)) {
-                throw new IllegalArgumentException("--weights." + id + " names no backbone of this model (encoders "
-                        + m.videoBackboneIds() + ", llm " + m.llmBackboneId() + ")");
-            }
+        // the flag splitter reads dashes in names as underscores (draccus style), but backbone ids are dashed:
+        // match --weights.<id> against the model's ids under the same normalisation
+        List<String> ids = new ArrayList<>(m.videoBackboneIds());
+        ids.add(m.llmBackboneId());
+        Map<String, Path> explicit = new LinkedHashMap<>();
+        for (Map.Entry<String, Path> e : perBackbone.entrySet()) {
+            String id = ids.stream().filter(x -> x.replace('-', '_').equals(e.getKey())).findFirst().orElseThrow(() ->
+                    new IllegalArgumentException("--weights." + e.getKey().replace('_', '-') + " names no backbone of this"
+                            + " model (encoders " + m.videoBackboneIds() + ", llm " + m.llmBackboneId() + ")"));
+            explicit.put(id, e.getValue());
         }
-        return new Invocation(cfg, new BackboneWeights(root, perBackbone), precision, recompute, threads, stopAfter, lengths);
+        return new Invocation(cfg, new BackboneWeights(root, explicit), precision, recompute, threads, stopAfter, lengths);
     }
 
     /** The trainer's settings for an invocation. */
