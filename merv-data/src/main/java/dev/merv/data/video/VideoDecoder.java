@@ -10,7 +10,6 @@ import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_alloc_context3;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_decoder;
-import static org.bytedeco.ffmpeg.global.avcodec.avcodec_free_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_open2;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_parameters_to_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_receive_frame;
@@ -24,7 +23,6 @@ import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
-import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_unref;
 import static org.bytedeco.ffmpeg.global.avutil.av_q2d;
 import static org.bytedeco.ffmpeg.global.avutil.av_strerror;
@@ -601,26 +599,11 @@ public final class VideoDecoder {
 
         @Override
         public void close() {
-            if (sws != null) {
-                sws_freeContext(sws);
-                sws = null;
-            }
-            if (rgbBuf != null) {
-                rgbBuf.close();
-                rgbBuf = null;
-            }
-            if (frame != null) {
-                av_frame_free(frame);
-                frame = null;
-            }
-            if (pkt != null) {
-                av_packet_free(pkt);
-                pkt = null;
-            }
-            if (ctx != null) {
-                avcodec_free_context(ctx);
-                ctx = null;
-            }
+            sws = FfmpegRelease.free(sws);
+            rgbBuf = FfmpegRelease.free(rgbBuf);
+            frame = FfmpegRelease.free(frame);
+            pkt = FfmpegRelease.free(pkt);
+            ctx = FfmpegRelease.free(ctx);
             if (fmt != null) {
                 avformat_close_input(fmt);
                 fmt = null;
