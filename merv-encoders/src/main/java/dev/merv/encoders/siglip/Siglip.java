@@ -59,8 +59,7 @@ public final class Siglip {
      * another size is resampled at load), taking {@code numFrames} frames.
      */
     public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int imageSize, int numFrames) {
-        TimmVitConfig c = config.withImgSize(imageSize);
-        return new TimmFrameEncoder(id, c, c.depth() - 2, numFrames, transform(imageSize), unusedWeights());
+        return TimmFrameEncoder.penultimateBlock(id, config, imageSize, numFrames, transform(imageSize), unusedWeights());
     }
 
     public static TimmFrameEncoder encoder(String id, Preset preset, int imageSize, int numFrames) {
