@@ -32,24 +32,22 @@ import org.junit.jupiter.params.provider.ValueSource;
 class MervSpliceFixtureTest {
 
     /** Returns the fixture's recorded encoder output for the fixture's pixels. */
-    static final class RecordedEncoder implements VideoEncoder {
-        final String id;
-        final int frames;
-        final int t;
-        final int n;
-        final int c;
+    static final class RecordedEncoder extends StandIns.FixedLayoutEncoder {
         final Fixture f;
         final int index;
 
         RecordedEncoder(Fixture f, int index) {
-            JsonObject cfg = f.config();
+            this(f, index, f.config());
+        }
+
+        private RecordedEncoder(Fixture f, int index, JsonObject cfg) {
+            super(cfg.getAsJsonArray("video_backbone_ids").get(index).getAsString(),
+                    cfg.getAsJsonArray("num_frames").get(index).getAsInt(),
+                    cfg.getAsJsonArray("temporal_resolution").get(index).getAsInt(),
+                    cfg.getAsJsonArray("spatial_resolution").get(index).getAsInt(),
+                    cfg.getAsJsonArray("encoder_embed_dims").get(index).getAsInt());
             this.f = f;
             this.index = index;
-            this.id = cfg.getAsJsonArray("video_backbone_ids").get(index).getAsString();
-            this.frames = cfg.getAsJsonArray("num_frames").get(index).getAsInt();
-            this.t = cfg.getAsJsonArray("temporal_resolution").get(index).getAsInt();
-            this.n = cfg.getAsJsonArray("spatial_resolution").get(index).getAsInt();
-            this.c = cfg.getAsJsonArray("encoder_embed_dims").get(index).getAsInt();
         }
 
         @Override
@@ -58,36 +56,6 @@ class MervSpliceFixtureTest {
             assertThat(pixels.getShape()).isEqualTo(expected.getShape());
             NDArray feats = f.ioFloat("hidden.video_features_" + index, pixels.getManager());
             return feats.reshape(feats.getShape().get(0), t, n, c);
-        }
-
-        @Override
-        public String id() {
-            return id;
-        }
-
-        @Override
-        public int numFrames() {
-            return frames;
-        }
-
-        @Override
-        public int temporalResolution() {
-            return t;
-        }
-
-        @Override
-        public int spatialResolution() {
-            return n;
-        }
-
-        @Override
-        public int embedDim() {
-            return c;
-        }
-
-        @Override
-        public FrameTransform transform() {
-            return null;
         }
 
         @Override
