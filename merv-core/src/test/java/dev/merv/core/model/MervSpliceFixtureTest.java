@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.ModelConfig;
-import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.Param;
 import dev.merv.core.testing.Fixture;
@@ -132,26 +130,12 @@ class MervSpliceFixtureTest {
         }
     }
 
-    static ModelConfig modelConfig(JsonObject cfg) {
-        JsonArray ids = cfg.getAsJsonArray("video_backbone_ids");
-        JsonArray frames = cfg.getAsJsonArray("num_frames");
-        return ModelRegistry.get("merv-base")
-                .with("arch_specifier", cfg.get("arch_specifier").getAsString())
-                .with("feature_fusion", cfg.get("feature_fusion").getAsString())
-                .with("video_backbone_ids", ids.toString().replace("\"", ""))
-                .with("num_frames", frames.toString())
-                .with("projector_token_length", cfg.get("projector_token_length").getAsString())
-                .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
-                .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
-                .with("llm_backbone_id", "llama3-tiny");
-    }
-
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"merv-forward-tiny"})
     void spliceAndLossMatchReference(String name) {
         try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
-            ModelConfig mc = modelConfig(cfg);
+            ModelConfig mc = f.mervBaseConfig();
             List<VideoEncoder> encoders = new ArrayList<>();
             for (int i = 0; i < mc.numEncoders(); i++) {
                 encoders.add(new RecordedEncoder(f, i));
