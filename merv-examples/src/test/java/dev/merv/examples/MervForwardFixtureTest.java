@@ -7,11 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.LlmCatalog;
 import dev.merv.core.config.ModelConfig;
-import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.config.Stage;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.MervBatch;
@@ -89,21 +87,6 @@ class MervForwardFixtureTest {
         }
     }
 
-    /** merv-base with the fixture's architecture knobs. */
-    static ModelConfig modelConfig(JsonObject cfg) {
-        JsonArray ids = cfg.getAsJsonArray("video_backbone_ids");
-        JsonArray frames = cfg.getAsJsonArray("num_frames");
-        return ModelRegistry.get("merv-base")
-                .with("arch_specifier", cfg.get("arch_specifier").getAsString())
-                .with("feature_fusion", cfg.get("feature_fusion").getAsString())
-                .with("video_backbone_ids", ids.toString().replace("\"", ""))
-                .with("num_frames", frames.toString())
-                .with("projector_token_length", cfg.get("projector_token_length").getAsString())
-                .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
-                .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
-                .with("llm_backbone_id", LlmCatalog.TINY_LLAMA3);
-    }
-
     /** Pipeline position of a {@code hidden.*} tensor: encoders, projectors, fusion, splice. */
     private static int stage(String hidden) {
         if (hidden.startsWith("hidden.video_features_")) {
@@ -120,7 +103,7 @@ class MervForwardFixtureTest {
     void wholeForwardMatchesReference(String name) {
         try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
-            ModelConfig mc = modelConfig(cfg);
+            ModelConfig mc = f.mervBaseConfig();
             int numEncoders = cfg.getAsJsonArray("video_backbone_ids").size();
             List<VideoEncoder> encoders = new ArrayList<>();
             for (int i = 0; i < numEncoders; i++) {

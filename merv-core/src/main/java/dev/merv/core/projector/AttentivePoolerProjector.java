@@ -20,24 +20,23 @@ import dev.merv.core.torch.Torch;
  * every Linear (the head's included) are re-drawn from a truncated normal (std 0.02, biases 0,
  * LayerNorms 1/0), and {@code xattn.proj.weight}, {@code mlp.fc2.weight} are divided by sqrt(2).
  */
-public final class AttentivePoolerProjector extends Projector {
+public final class AttentivePoolerProjector extends HeadedProjector {
 
     static final int HEADS = 8;
 
     private final Param queryTokens;
     private final Block block;
-    private final ProjectionHead head;
     private final int queries;
 
     public AttentivePoolerProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int queries, HeadType headType) {
-        super(inDim, temporalIn, spatialIn);
+        super(inDim, temporalIn, spatialIn, temporalIn, queries);
         if (inDim % HEADS != 0) {
             throw new IllegalArgumentException("attntv: encoder dim " + inDim + " is not divisible by " + HEADS + " heads");
         }
         this.queries = queries;
         this.queryTokens = param("query_tokens", 1, queries, inDim);
         this.block = child("cross_attn", new Block(inDim));
-        this.head = child("projector", new ProjectionHead(headType, inDim, llmDim));
+        headUnderProjector(new ProjectionHead(headType, inDim, llmDim));
     }
 
     /** JEPA {@code CrossAttentionBlock}. */
@@ -102,10 +101,9 @@ public final class AttentivePoolerProjector extends Projector {
         }
     }
 
+    /** The head is per token, so it runs after the frames are concatenated (same result as per frame). */
     @Override
-    public NDArray forward(NDArray x) {
-        checkInput(x);
-        long b = x.getShape().get(0);
+    NDArray resample(NDArray x, long b) {
         long n = b * temporalIn;
         try (NDArray tokens = x.reshape(n, spatialIn, inDim);
                 NDArray q0 = queryTokens.get().broadcast(n, queries, inDim);
@@ -114,25 +112,9 @@ public final class AttentivePoolerProjector extends Projector {
                 NDArray q1 = q0.add(y);
                 NDArray n2 = block.norm2.forward(q1);
                 NDArray m = block.mlp.forward(n2);
-                NDArray q2 = q1.add(m);
-                NDArray projected = head.forward(q2)) {
-            return projected.reshape(b, (long) temporalIn * queries, head.outDim());
+                NDArray q2 = q1.add(m)) {
+            return q2.reshape(b, (long) temporalIn * queries, inDim);
         }
-    }
-
-    @Override
-    public ProjectionHead head() {
-        return head;
-    }
-
-    @Override
-    public int outputFrames() {
-        return temporalIn;
-    }
-
-    @Override
-    public int tokensPerFrame() {
-        return queries;
     }
 
     @Override
@@ -142,7 +124,7 @@ public final class AttentivePoolerProjector extends Projector {
         for (Linear l : blockLinears) {
             init.linear(l, manager);
         }
-        head.initialize(init, manager);
+        head().initialize(init, manager);
         init.truncNormal(queryTokens, 0.02, manager);
         // self.apply(_init_weights) visits modules depth-first in registration order
         for (LayerNorm ln : new LayerNorm[] {block.norm1}) {
@@ -156,7 +138,7 @@ public final class AttentivePoolerProjector extends Projector {
         ReferenceInit.constant(block.norm2.bias(), 0f, manager);
         truncLinear(init, block.mlp.fc1, manager);
         truncLinear(init, block.mlp.fc2, manager);
-        for (Linear l : head.linears()) {
+        for (Linear l : head().linears()) {
             truncLinear(init, l, manager);
         }
         float rescale = (float) Math.sqrt(2.0);

@@ -14,30 +14,27 @@ import dev.merv.core.projector.ArchSpecifier.HeadType;
  * stride 1, padding 1)} over {@code [B, C, T, h, w]}, adaptive 3-D average pool to {@code (T/N, s, s)},
  * flatten, head {@code D -> D}. Parameters {@code convolution_pooling.0.weight/bias}, {@code projector.*}.
  */
-public final class Conv3dProjector extends Projector {
+public final class Conv3dProjector extends HeadedProjector {
 
-    private final ProjectionHead head;
     private final Param weight;
     private final Param bias;
-    private final int llmDim;
     private final int outFrames;
     private final int outSize;
     private final int side;
 
     public Conv3dProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outFrames, int outSize,
             HeadType headType) {
-        super(inDim, temporalIn, spatialIn);
+        super(inDim, temporalIn, spatialIn, outFrames, outSize * outSize);
         if (outFrames < 1) {
             throw new IllegalArgumentException("3dconv: output frames " + outFrames + " < 1");
         }
         this.side = gridSide(spatialIn);
-        this.llmDim = llmDim;
         this.outFrames = outFrames;
         this.outSize = outSize;
         ConvHolder conv = child("convolution_pooling", new ConvHolder(inDim, llmDim));
         this.weight = conv.weight;
         this.bias = conv.bias;
-        this.head = child("projector", new ProjectionHead(headType, llmDim, llmDim));
+        headUnderProjector(new ProjectionHead(headType, llmDim, llmDim));
     }
 
     /** {@code nn.Sequential(Conv3d, AdaptiveAvgPool3d)}: only index 0 holds parameters. */
@@ -63,36 +60,18 @@ public final class Conv3dProjector extends Projector {
     }
 
     @Override
-    public NDArray forward(NDArray x) {
-        checkInput(x);
-        long b = x.getShape().get(0);
-        try (NDArray grid = x.reshape(b, temporalIn, side, side, inDim).transpose(0, 4, 1, 2, 3);
+    NDArray resample(NDArray x, long b) {
+        try (NDArray grid = volume(x, b, side);
                 NDArray conv = JniUtils.convolution((PtNDArray) grid, (PtNDArray) weight.get(), (PtNDArray) bias.get(),
                         new Shape(1, 1, 1), new Shape(1, 1, 1), new Shape(1, 1, 1), 1);
-                NDArray pooled = AdaptivePool.avg(conv, outFrames, outSize, outSize);
-                NDArray tokens = pooled.transpose(0, 2, 3, 4, 1).reshape(b, (long) outFrames * outSize * outSize, llmDim)) {
-            return head.forward(tokens);
+                NDArray pooled = AdaptivePool.avg(conv, outFrames, outSize, outSize)) {
+            return flattenVolume(pooled, b);
         }
-    }
-
-    @Override
-    public ProjectionHead head() {
-        return head;
-    }
-
-    @Override
-    public int outputFrames() {
-        return outFrames;
-    }
-
-    @Override
-    public int tokensPerFrame() {
-        return outSize * outSize;
     }
 
     @Override
     public void initialize(ReferenceInit init, NDManager manager) {
         init.conv(weight, bias, manager);
-        head.initialize(init, manager);
+        super.initialize(init, manager);
     }
 }

@@ -27,26 +27,23 @@ import java.util.List;
  * {@code LayerNormAct2d}). Parameter names: {@code convolution_pooling.0.b1.conv1.conv.weight}, ...,
  * {@code convolution_pooling.2.b3.se.fc2.bias}, {@code projector.*}.
  */
-public final class ConvProjector extends Projector {
+public final class ConvProjector extends HeadedProjector {
 
     static final int DEPTH = 3;
 
     private final Stage stage1;
     private final Stage stage2;
-    private final ProjectionHead head;
-    private final int llmDim;
     private final int outSize;
     private final int side;
 
     public ConvProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outSize, HeadType headType) {
-        super(inDim, temporalIn, spatialIn);
+        super(inDim, temporalIn, spatialIn, temporalIn, outSize * outSize);
         this.side = gridSide(spatialIn);
-        this.llmDim = llmDim;
         this.outSize = outSize;
         Stages stages = child("convolution_pooling", new Stages(inDim, llmDim));
         this.stage1 = stages.s1;
         this.stage2 = stages.s2;
-        this.head = child("projector", new ProjectionHead(headType, llmDim, llmDim));
+        headUnderProjector(new ProjectionHead(headType, llmDim, llmDim));
     }
 
     private static final class Stages extends Module {
@@ -212,31 +209,13 @@ public final class ConvProjector extends Projector {
     }
 
     @Override
-    public NDArray forward(NDArray x) {
-        checkInput(x);
-        long b = x.getShape().get(0);
-        try (NDArray grid = x.reshape(b * temporalIn, side, side, inDim).transpose(0, 3, 1, 2);
+    NDArray resample(NDArray x, long b) {
+        try (NDArray grid = frameGrids(x, b, side);
                 NDArray s1 = stage1.forward(grid);
                 NDArray pooled = AdaptivePool.avg(s1, outSize, outSize);
-                NDArray s2 = stage2.forward(pooled);
-                NDArray tokens = s2.transpose(0, 2, 3, 1).reshape(b, (long) temporalIn * outSize * outSize, llmDim)) {
-            return head.forward(tokens);
+                NDArray s2 = stage2.forward(pooled)) {
+            return flattenFrameGrids(s2, b);
         }
-    }
-
-    @Override
-    public ProjectionHead head() {
-        return head;
-    }
-
-    @Override
-    public int outputFrames() {
-        return temporalIn;
-    }
-
-    @Override
-    public int tokensPerFrame() {
-        return outSize * outSize;
     }
 
     @Override
@@ -246,6 +225,6 @@ public final class ConvProjector extends Projector {
                 bn.initialize(init, manager);
             }
         }
-        head.initialize(init, manager);
+        super.initialize(init, manager);
     }
 }

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.ModelConfig;
-import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.Param;
 import dev.merv.core.testing.Fixture;
@@ -32,24 +30,22 @@ import org.junit.jupiter.params.provider.ValueSource;
 class MervSpliceFixtureTest {
 
     /** Returns the fixture's recorded encoder output for the fixture's pixels. */
-    static final class RecordedEncoder implements VideoEncoder {
-        final String id;
-        final int frames;
-        final int t;
-        final int n;
-        final int c;
+    static final class RecordedEncoder extends StandIns.FixedLayoutEncoder {
         final Fixture f;
         final int index;
 
         RecordedEncoder(Fixture f, int index) {
-            JsonObject cfg = f.config();
+            this(f, index, f.config());
+        }
+
+        private RecordedEncoder(Fixture f, int index, JsonObject cfg) {
+            super(cfg.getAsJsonArray("video_backbone_ids").get(index).getAsString(),
+                    cfg.getAsJsonArray("num_frames").get(index).getAsInt(),
+                    cfg.getAsJsonArray("temporal_resolution").get(index).getAsInt(),
+                    cfg.getAsJsonArray("spatial_resolution").get(index).getAsInt(),
+                    cfg.getAsJsonArray("encoder_embed_dims").get(index).getAsInt());
             this.f = f;
             this.index = index;
-            this.id = cfg.getAsJsonArray("video_backbone_ids").get(index).getAsString();
-            this.frames = cfg.getAsJsonArray("num_frames").get(index).getAsInt();
-            this.t = cfg.getAsJsonArray("temporal_resolution").get(index).getAsInt();
-            this.n = cfg.getAsJsonArray("spatial_resolution").get(index).getAsInt();
-            this.c = cfg.getAsJsonArray("encoder_embed_dims").get(index).getAsInt();
         }
 
         @Override
@@ -58,36 +54,6 @@ class MervSpliceFixtureTest {
             assertThat(pixels.getShape()).isEqualTo(expected.getShape());
             NDArray feats = f.ioFloat("hidden.video_features_" + index, pixels.getManager());
             return feats.reshape(feats.getShape().get(0), t, n, c);
-        }
-
-        @Override
-        public String id() {
-            return id;
-        }
-
-        @Override
-        public int numFrames() {
-            return frames;
-        }
-
-        @Override
-        public int temporalResolution() {
-            return t;
-        }
-
-        @Override
-        public int spatialResolution() {
-            return n;
-        }
-
-        @Override
-        public int embedDim() {
-            return c;
-        }
-
-        @Override
-        public FrameTransform transform() {
-            return null;
         }
 
         @Override
@@ -164,26 +130,12 @@ class MervSpliceFixtureTest {
         }
     }
 
-    static ModelConfig modelConfig(JsonObject cfg) {
-        JsonArray ids = cfg.getAsJsonArray("video_backbone_ids");
-        JsonArray frames = cfg.getAsJsonArray("num_frames");
-        return ModelRegistry.get("merv-base")
-                .with("arch_specifier", cfg.get("arch_specifier").getAsString())
-                .with("feature_fusion", cfg.get("feature_fusion").getAsString())
-                .with("video_backbone_ids", ids.toString().replace("\"", ""))
-                .with("num_frames", frames.toString())
-                .with("projector_token_length", cfg.get("projector_token_length").getAsString())
-                .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
-                .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
-                .with("llm_backbone_id", "llama3-tiny");
-    }
-
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"merv-forward-tiny"})
     void spliceAndLossMatchReference(String name) {
         try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
-            ModelConfig mc = modelConfig(cfg);
+            ModelConfig mc = f.mervBaseConfig();
             List<VideoEncoder> encoders = new ArrayList<>();
             for (int i = 0; i < mc.numEncoders(); i++) {
                 encoders.add(new RecordedEncoder(f, i));

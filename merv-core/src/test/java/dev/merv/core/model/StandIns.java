@@ -23,33 +23,20 @@ final class StandIns {
         return v;
     }
 
-    /** Pixels {@code [B, T, N, C]} in, {@code pixels * w} out (w a frozen [C] parameter); records each call. */
-    static final class Encoder implements VideoEncoder {
+    /** An encoder with a fixed layout (id, frames, T, N, C) and no frame transform; subclasses encode. */
+    abstract static class FixedLayoutEncoder implements VideoEncoder {
         final String id;
         final int frames;
         final int t;
         final int n;
         final int c;
-        final Weights weights;
-        final List<Long> batchSizes = new CopyOnWriteArrayList<>();
-        final List<String> threads = new CopyOnWriteArrayList<>();
 
-        Encoder(String id, int frames, int t, int n, int c, NDManager m, long seed) {
+        FixedLayoutEncoder(String id, int frames, int t, int n, int c) {
             this.id = id;
             this.frames = frames;
             this.t = t;
             this.n = n;
             this.c = c;
-            this.weights = new Weights(c);
-            weights.w.set(m.create(randn(new Random(seed), c, 1f)));
-        }
-
-        static final class Weights extends Module {
-            final Param w;
-
-            Weights(int c) {
-                w = param("proj_scale", c);
-            }
         }
 
         @Override
@@ -80,6 +67,27 @@ final class StandIns {
         @Override
         public FrameTransform transform() {
             return null;
+        }
+    }
+
+    /** Pixels {@code [B, T, N, C]} in, {@code pixels * w} out (w a frozen [C] parameter); records each call. */
+    static final class Encoder extends FixedLayoutEncoder {
+        final Weights weights;
+        final List<Long> batchSizes = new CopyOnWriteArrayList<>();
+        final List<String> threads = new CopyOnWriteArrayList<>();
+
+        Encoder(String id, int frames, int t, int n, int c, NDManager m, long seed) {
+            super(id, frames, t, n, c);
+            this.weights = new Weights(c);
+            weights.w.set(m.create(randn(new Random(seed), c, 1f)));
+        }
+
+        static final class Weights extends Module {
+            final Param w;
+
+            Weights(int c) {
+                w = param("proj_scale", c);
+            }
         }
 
         @Override

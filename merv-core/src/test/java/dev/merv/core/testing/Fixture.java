@@ -2,9 +2,13 @@ package dev.merv.core.testing;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.merv.core.config.LlmCatalog;
+import dev.merv.core.config.ModelConfig;
+import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.SafeTensors;
 import java.io.IOException;
@@ -92,6 +96,25 @@ public final class Fixture implements AutoCloseable {
 
     public Path dir() {
         return dir;
+    }
+
+    /**
+     * {@code merv-base} with this fixture's architecture knobs from config.json ({@code arch_specifier},
+     * {@code feature_fusion}, backbone ids, frames, token lengths, fusion width) and the tiny Llama-3 LLM.
+     */
+    public ModelConfig mervBaseConfig() {
+        JsonObject cfg = config();
+        JsonArray ids = cfg.getAsJsonArray("video_backbone_ids");
+        JsonArray frames = cfg.getAsJsonArray("num_frames");
+        return ModelRegistry.get("merv-base")
+                .with("arch_specifier", cfg.get("arch_specifier").getAsString())
+                .with("feature_fusion", cfg.get("feature_fusion").getAsString())
+                .with("video_backbone_ids", ids.toString().replace("\"", ""))
+                .with("num_frames", frames.toString())
+                .with("projector_token_length", cfg.get("projector_token_length").getAsString())
+                .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
+                .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
+                .with("llm_backbone_id", LlmCatalog.TINY_LLAMA3);
     }
 
     public JsonObject config() {

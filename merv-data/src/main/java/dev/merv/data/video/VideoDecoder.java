@@ -10,7 +10,6 @@ import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_alloc_context3;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_decoder;
-import static org.bytedeco.ffmpeg.global.avcodec.avcodec_free_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_open2;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_parameters_to_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_receive_frame;
@@ -24,7 +23,6 @@ import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
-import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_unref;
 import static org.bytedeco.ffmpeg.global.avutil.av_q2d;
 import static org.bytedeco.ffmpeg.global.avutil.av_strerror;
@@ -79,6 +77,9 @@ public final class VideoDecoder {
 
     /** AVERROR(EAGAIN) on Linux. */
     private static final int AVERROR_EAGAIN = -11;
+    /** {@code Session.feedPacket} results besides the send result; positive, so never an AVERROR or 0. */
+    private static final int FEED_FLUSHING = 1;
+    private static final int FEED_OTHER_STREAM = 2;
 
     /**
      * @param decoderThreads threads inside one decoder (1 keeps the loader's sample-level
@@ -412,10 +413,7 @@ public final class VideoDecoder {
             boolean checkLanding = false;
             boolean flushing = false;
             while (next < k) {
-                if (timer.elapsedNanos() > options.timeoutNanos()) {
-                    throw new SampleException(SkipReason.TIMEOUT, file + ": decode exceeded "
-                            + options.timeoutNanos() / 1_000_000 + " ms before frame " + idx[next]);
-                }
+                checkTimeout(timer, "before frame " + idx[next]);
                 int kpos = java.util.Arrays.binarySearch(keyDisplay, idx[next]);
                 if (kpos < 0) {
                     kpos = -kpos - 2;
@@ -430,19 +428,11 @@ public final class VideoDecoder {
                     flushing = false;
                 }
                 if (!flushing) {
-                    int r = av_read_frame(fmt, pkt);
-                    if (r < 0) {
+                    int fed = feedPacket();
+                    if (fed == FEED_FLUSHING) {
                         flushing = true;
-                        avcodec_send_packet(ctx, null);
-                    } else {
-                        try {
-                            if (pkt.stream_index() != stream) {
-                                continue;
-                            }
-                            avcodec_send_packet(ctx, pkt);
-                        } finally {
-                            av_packet_unref(pkt);
-                        }
+                    } else if (fed == FEED_OTHER_STREAM) {
+                        continue;
                     }
                 }
                 boolean got = false;
@@ -490,28 +480,15 @@ public final class VideoDecoder {
             DecodeClock.Timer timer = options.clock().start();
             boolean flushing = false;
             while (decoded <= lastIndex) {
-                if (timer.elapsedNanos() > options.timeoutNanos()) {
-                    throw new SampleException(SkipReason.TIMEOUT, file + ": decode exceeded "
-                            + options.timeoutNanos() / 1_000_000 + " ms after " + decoded + " frames");
-                }
+                checkTimeout(timer, "after " + decoded + " frames");
                 if (!flushing) {
-                    int r = av_read_frame(fmt, pkt);
-                    if (r < 0) {
+                    int fed = feedPacket();
+                    if (fed == FEED_FLUSHING) {
                         flushing = true;
-                        avcodec_send_packet(ctx, null);
-                    } else {
-                        try {
-                            if (pkt.stream_index() != stream) {
-                                continue;
-                            }
-                            r = avcodec_send_packet(ctx, pkt);
+                    } else if (fed == FEED_OTHER_STREAM
                             // A damaged packet is dropped; a file missing frames fails later on the count.
-                            if (r < 0 && r != AVERROR_EAGAIN && r != AVERROR_EOF) {
-                                continue;
-                            }
-                        } finally {
-                            av_packet_unref(pkt);
-                        }
+                            || (fed < 0 && fed != AVERROR_EAGAIN && fed != AVERROR_EOF)) {
+                        continue;
                     }
                 }
                 boolean got = false;
@@ -533,6 +510,33 @@ public final class VideoDecoder {
                 if (flushing && !got) {
                     return;
                 }
+            }
+        }
+
+        /**
+         * Reads the next packet and sends it to the decoder: {@link #FEED_FLUSHING} when the stream has
+         * ended (the flush packet is then sent), {@link #FEED_OTHER_STREAM} for a packet of another
+         * stream (dropped), else {@code avcodec_send_packet}'s result (0 or a negative AVERROR).
+         */
+        private int feedPacket() {
+            if (av_read_frame(fmt, pkt) < 0) {
+                avcodec_send_packet(ctx, null);
+                return FEED_FLUSHING;
+            }
+            try {
+                if (pkt.stream_index() != stream) {
+                    return FEED_OTHER_STREAM;
+                }
+                return avcodec_send_packet(ctx, pkt);
+            } finally {
+                av_packet_unref(pkt);
+            }
+        }
+
+        private void checkTimeout(DecodeClock.Timer timer, String where) throws SampleException {
+            if (timer.elapsedNanos() > options.timeoutNanos()) {
+                throw new SampleException(SkipReason.TIMEOUT, file + ": decode exceeded "
+                        + options.timeoutNanos() / 1_000_000 + " ms " + where);
             }
         }
 
@@ -595,26 +599,11 @@ public final class VideoDecoder {
 
         @Override
         public void close() {
-            if (sws != null) {
-                sws_freeContext(sws);
-                sws = null;
-            }
-            if (rgbBuf != null) {
-                rgbBuf.close();
-                rgbBuf = null;
-            }
-            if (frame != null) {
-                av_frame_free(frame);
-                frame = null;
-            }
-            if (pkt != null) {
-                av_packet_free(pkt);
-                pkt = null;
-            }
-            if (ctx != null) {
-                avcodec_free_context(ctx);
-                ctx = null;
-            }
+            sws = FfmpegRelease.free(sws);
+            rgbBuf = FfmpegRelease.free(rgbBuf);
+            frame = FfmpegRelease.free(frame);
+            pkt = FfmpegRelease.free(pkt);
+            ctx = FfmpegRelease.free(ctx);
             if (fmt != null) {
                 avformat_close_input(fmt);
                 fmt = null;

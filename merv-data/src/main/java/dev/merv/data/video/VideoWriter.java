@@ -3,12 +3,10 @@ package dev.merv.data.video;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_FLAG_GLOBAL_HEADER;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_FLAG_QSCALE;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
-import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_rescale_ts;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_alloc_context3;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_encoder_by_name;
-import static org.bytedeco.ffmpeg.global.avcodec.avcodec_free_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_open2;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_parameters_from_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_receive_packet;
@@ -30,12 +28,10 @@ import static org.bytedeco.ffmpeg.global.avutil.FF_QP2LAMBDA;
 import static org.bytedeco.ffmpeg.global.avutil.av_dict_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_dict_set;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
-import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_get_buffer;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_make_writable;
 import static org.bytedeco.ffmpeg.global.avutil.av_make_q;
 import static org.bytedeco.ffmpeg.global.swscale.SWS_BILINEAR;
-import static org.bytedeco.ffmpeg.global.swscale.sws_freeContext;
 import static org.bytedeco.ffmpeg.global.swscale.sws_getContext;
 import static org.bytedeco.ffmpeg.global.swscale.sws_scale;
 
@@ -222,26 +218,11 @@ public final class VideoWriter implements AutoCloseable {
     }
 
     private void release() {
-        if (sws != null) {
-            sws_freeContext(sws);
-            sws = null;
-        }
-        if (rgbBuf != null) {
-            rgbBuf.close();
-            rgbBuf = null;
-        }
-        if (yuv != null) {
-            av_frame_free(yuv);
-            yuv = null;
-        }
-        if (pkt != null) {
-            av_packet_free(pkt);
-            pkt = null;
-        }
-        if (ctx != null) {
-            avcodec_free_context(ctx);
-            ctx = null;
-        }
+        sws = FfmpegRelease.free(sws);
+        rgbBuf = FfmpegRelease.free(rgbBuf);
+        yuv = FfmpegRelease.free(yuv);
+        pkt = FfmpegRelease.free(pkt);
+        ctx = FfmpegRelease.free(ctx);
         if (fmt != null) {
             if (fmt.pb() != null && !fmt.pb().isNull() && (fmt.oformat().flags() & AVFMT_NOFILE) == 0) {
                 AVIOContext pb = fmt.pb();

@@ -2,6 +2,7 @@ package dev.merv.encoders.dinov2;
 
 import com.google.gson.JsonObject;
 import dev.merv.encoders.timm.TimmFrameEncoder;
+import dev.merv.encoders.timm.TimmPreset;
 import dev.merv.encoders.timm.TimmVitConfig;
 import dev.merv.encoders.transform.Filter;
 import dev.merv.encoders.transform.ResizeNaiveTransform;
@@ -19,30 +20,19 @@ public final class Dinov2 {
     public static final float[] STD = {0.229f, 0.224f, 0.225f};
 
     /** The real checkpoint (timm name; native 518 px = 37x37 patches). */
-    public enum Preset {
+    public enum Preset implements TimmPreset {
         VIT_L14_REG4("vit_large_patch14_reg4_dinov2.lvd142m", "timm/vit_large_patch14_reg4_dinov2.lvd142m",
                 new TimmVitConfig(518, 14, 1024, 24, 16, true, 4, true, 1e-5, 4.0, 0, "token", 1e-6));
 
-        private final String timmName;
-        private final String hubId;
-        private final TimmVitConfig config;
+        private final Checkpoint checkpoint;
 
         Preset(String timmName, String hubId, TimmVitConfig config) {
-            this.timmName = timmName;
-            this.hubId = hubId;
-            this.config = config;
+            this.checkpoint = new Checkpoint(timmName, hubId, config);
         }
 
-        public String timmName() {
-            return timmName;
-        }
-
-        public String hubId() {
-            return hubId;
-        }
-
-        public TimmVitConfig config() {
-            return config;
+        @Override
+        public Checkpoint checkpoint() {
+            return checkpoint;
         }
     }
 
@@ -57,8 +47,7 @@ public final class Dinov2 {
     }
 
     public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int imageSize, int numFrames) {
-        TimmVitConfig c = config.withImgSize(imageSize);
-        return new TimmFrameEncoder(id, c, c.depth() - 2, numFrames, transform(imageSize), unusedWeights());
+        return TimmFrameEncoder.penultimateBlock(id, config, imageSize, numFrames, transform(imageSize), unusedWeights());
     }
 
     public static TimmFrameEncoder encoder(String id, Preset preset, int imageSize, int numFrames) {

@@ -1,5 +1,10 @@
 package dev.merv.encoders.languagebind;
 
+import static dev.merv.encoders.HfConfigKeys.boolOr;
+import static dev.merv.encoders.HfConfigKeys.doubleOr;
+import static dev.merv.encoders.HfConfigKeys.intOr;
+import static dev.merv.encoders.HfConfigKeys.stringOr;
+
 import com.google.gson.JsonObject;
 import dev.merv.encoders.layers.Activation;
 
@@ -59,24 +64,13 @@ public record LanguageBindConfig(int hiddenSize, int intermediateSize, int numHi
     public static LanguageBindConfig fromJson(JsonObject json, String source) {
         JsonObject c = json.has("vision_config") ? json.getAsJsonObject("vision_config") : json;
         try {
-            return new LanguageBindConfig(num(c, "hidden_size", 768), num(c, "intermediate_size", 3072),
-                    num(c, "num_hidden_layers", 12), num(c, "num_attention_heads", 12), num(c, "image_size", 224),
-                    num(c, "patch_size", 32), Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "quick_gelu"),
-                    num(c, "num_frames", 1), c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-5,
-                    !c.has("add_time_attn") || c.get("add_time_attn").getAsBoolean());
+            return new LanguageBindConfig(intOr(c, "hidden_size", 768), intOr(c, "intermediate_size", 3072),
+                    intOr(c, "num_hidden_layers", 12), intOr(c, "num_attention_heads", 12), intOr(c, "image_size", 224),
+                    intOr(c, "patch_size", 32), Activation.ofHf(stringOr(c, "hidden_act", "quick_gelu")),
+                    intOr(c, "num_frames", 1), doubleOr(c, "layer_norm_eps", 1e-5),
+                    boolOr(c, "add_time_attn", true));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static int num(JsonObject c, String key, int def) {
-        if (!c.has(key)) {
-            return def;
-        }
-        try {
-            return c.get(key).getAsInt();
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("'" + key + "' is not an integer: " + c.get(key));
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.merv.encoders.siglip;
 
 import com.google.gson.JsonObject;
 import dev.merv.encoders.timm.TimmFrameEncoder;
+import dev.merv.encoders.timm.TimmPreset;
 import dev.merv.encoders.timm.TimmVitConfig;
 import dev.merv.encoders.transform.Filter;
 import dev.merv.encoders.transform.ResizeNaiveTransform;
@@ -24,33 +25,21 @@ public final class Siglip {
     public static final float[] STD = {0.5f, 0.5f, 0.5f};
 
     /** The real checkpoints (timm names; configs as timm registers them, at their native size). */
-    public enum Preset {
+    public enum Preset implements TimmPreset {
         VIT_B16_224("vit_base_patch16_siglip_224", "timm/ViT-B-16-SigLIP", vit(224, 16, 768, 12, 12, 0)),
         VIT_B16_256("vit_base_patch16_siglip_256", "timm/ViT-B-16-SigLIP-256", vit(256, 16, 768, 12, 12, 0)),
         VIT_B16_384("vit_base_patch16_siglip_384", "timm/ViT-B-16-SigLIP-384", vit(384, 16, 768, 12, 12, 0)),
         SO400M_14_224("vit_so400m_patch14_siglip_224", "timm/ViT-SO400M-14-SigLIP", vit(224, 14, 1152, 27, 16, 4304));
 
-        private final String timmName;
-        private final String hubId;
-        private final TimmVitConfig config;
+        private final Checkpoint checkpoint;
 
         Preset(String timmName, String hubId, TimmVitConfig config) {
-            this.timmName = timmName;
-            this.hubId = hubId;
-            this.config = config;
+            this.checkpoint = new Checkpoint(timmName, hubId, config);
         }
 
-        public String timmName() {
-            return timmName;
-        }
-
-        public String hubId() {
-            return hubId;
-        }
-
-        /** The architecture at the checkpoint's native size. */
-        public TimmVitConfig config() {
-            return config;
+        @Override
+        public Checkpoint checkpoint() {
+            return checkpoint;
         }
     }
 
@@ -70,8 +59,7 @@ public final class Siglip {
      * another size is resampled at load), taking {@code numFrames} frames.
      */
     public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int imageSize, int numFrames) {
-        TimmVitConfig c = config.withImgSize(imageSize);
-        return new TimmFrameEncoder(id, c, c.depth() - 2, numFrames, transform(imageSize), unusedWeights());
+        return TimmFrameEncoder.penultimateBlock(id, config, imageSize, numFrames, transform(imageSize), unusedWeights());
     }
 
     public static TimmFrameEncoder encoder(String id, Preset preset, int imageSize, int numFrames) {

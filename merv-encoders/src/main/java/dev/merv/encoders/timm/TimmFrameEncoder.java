@@ -44,6 +44,16 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
         this.unusedWeights = unusedWeights.clone();
     }
 
+    /**
+     * {@code config} resized to {@code imageSize}, featurized at block {@code depth - 2} (MERV's choice
+     * for both SigLIP and DINOv2), every frame through {@code transform}.
+     */
+    public static TimmFrameEncoder penultimateBlock(String id, TimmVitConfig config, int imageSize, int numFrames,
+            FrameTransform transform, String... unusedWeights) {
+        TimmVitConfig c = config.withImgSize(imageSize);
+        return new TimmFrameEncoder(id, c, c.depth() - 2, numFrames, transform, unusedWeights);
+    }
+
     public TimmVisionTransformer vit() {
         return vit;
     }

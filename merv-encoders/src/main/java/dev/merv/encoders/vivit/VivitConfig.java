@@ -1,5 +1,10 @@
 package dev.merv.encoders.vivit;
 
+import static dev.merv.encoders.HfConfigKeys.boolOr;
+import static dev.merv.encoders.HfConfigKeys.doubleOr;
+import static dev.merv.encoders.HfConfigKeys.intOr;
+import static dev.merv.encoders.HfConfigKeys.stringOr;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.merv.encoders.layers.Activation;
@@ -69,25 +74,14 @@ public record VivitConfig(int imageSize, int numFrames, int[] tubeletSize, int n
                 }
                 tubelet = new int[] {t.get(0).getAsInt(), t.get(1).getAsInt(), t.get(2).getAsInt()};
             }
-            return new VivitConfig(num(c, "image_size", 224), num(c, "num_frames", 32), tubelet, num(c, "num_channels", 3),
-                    num(c, "hidden_size", 768), num(c, "num_hidden_layers", 12), num(c, "num_attention_heads", 12),
-                    num(c, "intermediate_size", 3072),
-                    Activation.ofHf(c.has("hidden_act") ? c.get("hidden_act").getAsString() : "gelu_fast"),
-                    c.has("layer_norm_eps") ? c.get("layer_norm_eps").getAsDouble() : 1e-6,
-                    !c.has("qkv_bias") || c.get("qkv_bias").getAsBoolean());
+            return new VivitConfig(intOr(c, "image_size", 224), intOr(c, "num_frames", 32), tubelet, intOr(c, "num_channels", 3),
+                    intOr(c, "hidden_size", 768), intOr(c, "num_hidden_layers", 12), intOr(c, "num_attention_heads", 12),
+                    intOr(c, "intermediate_size", 3072),
+                    Activation.ofHf(stringOr(c, "hidden_act", "gelu_fast")),
+                    doubleOr(c, "layer_norm_eps", 1e-6),
+                    boolOr(c, "qkv_bias", true));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static int num(JsonObject c, String key, int def) {
-        if (!c.has(key)) {
-            return def;
-        }
-        try {
-            return c.get(key).getAsInt();
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("'" + key + "' is not an integer: " + c.get(key));
         }
     }
 }

@@ -103,7 +103,12 @@ public final class Llama {
         return load(id, cfg, dir, dtype, parent);
     }
 
-    static LlamaModel load(String id, LlamaConfig cfg, Path dir, ScalarType dtype, NDManager parent) {
+    /**
+     * Builds {@code cfg} (already parsed and validated by the family's {@code config}) and loads
+     * {@code dir}'s safetensors in {@code dtype}; the model is closed if loading fails. Shared by every
+     * family on the Llama decoder.
+     */
+    public static LlamaModel load(String id, LlamaConfig cfg, Path dir, ScalarType dtype, NDManager parent) {
         LlamaModel m = new LlamaModel(id, cfg, parent);
         try (ModelDirectory md = ModelDirectory.open(dir)) {
             m.load(md, dtype);

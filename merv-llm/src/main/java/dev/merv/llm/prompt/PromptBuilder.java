@@ -51,39 +51,49 @@ public abstract class PromptBuilder {
         return s.startsWith(prefix) ? s.substring(prefix.length()) : s;
     }
 
+    /**
+     * The builders whose answers end in a literal {@code </s>} (a blank answer becomes one space) and whose
+     * {@code get_prompt()} drops one leading {@code <s>} and trailing whitespace (Pure, Vicuna v1.5, LLaMa-2 chat).
+     */
+    abstract static class LiteralEosBuilder extends PromptBuilder {
+        final boolean stripVideo;
+
+        LiteralEosBuilder(PromptQuirks q) {
+            stripVideo = q.stripVideoTag();
+        }
+
+        @Override
+        protected final String wrapGpt(String message) {
+            String m = clean(message, stripVideo);
+            return (m.isEmpty() ? " " : m) + "</s>";
+        }
+
+        @Override
+        public final String getPrompt() {
+            return PyText.rstrip(removePrefix(prompt.toString(), "<s>"));
+        }
+    }
+
     /** Pure {@code In: ... Out:} (llama2-*-pure, llama3-8b-pure). */
-    static final class Pure extends PromptBuilder {
-        private final boolean stripVideo;
+    static final class Pure extends LiteralEosBuilder {
 
         Pure(PromptQuirks q) {
-            stripVideo = q.stripVideoTag();
+            super(q);
         }
 
         @Override
         protected String wrapHuman(String message, boolean first) {
             return "In: " + clean(message, stripVideo) + "\nOut: ";
         }
-
-        @Override
-        protected String wrapGpt(String message) {
-            String m = clean(message, stripVideo);
-            return (m.isEmpty() ? " " : m) + "</s>";
-        }
-
-        @Override
-        public String getPrompt() {
-            return PyText.rstrip(removePrefix(prompt.toString(), "<s>"));
-        }
     }
 
     /** Vicuna v1.5 {@code USER: ... ASSISTANT:} with its system sentence before the first turn. */
-    static final class VicunaV15 extends PromptBuilder {
+    static final class VicunaV15 extends LiteralEosBuilder {
         static final String SYSTEM = "A chat between a curious user and an artificial intelligence assistant. The"
                 + " assistant gives helpful, detailed, and polite answers to the user's questions.";
-        private final boolean stripVideo;
 
         VicunaV15(PromptQuirks q) {
-            stripVideo = q.stripVideoTag();
+            super(q);
         }
 
         @Override
@@ -91,27 +101,17 @@ public abstract class PromptBuilder {
             String turn = "USER: " + clean(message, stripVideo) + " ASSISTANT: ";
             return first ? PyText.strip(SYSTEM) + " " + turn : turn;
         }
-
-        @Override
-        protected String wrapGpt(String message) {
-            String m = clean(message, stripVideo);
-            return (m.isEmpty() ? " " : m) + "</s>";
-        }
-
-        @Override
-        public String getPrompt() {
-            return PyText.rstrip(removePrefix(prompt.toString(), "<s>"));
-        }
     }
 
     /**
      * LLaMa-2 chat {@code <s>[INST] ... [/INST]}; MERV prefixes every human turn with a literal {@code <s>} (W22)
      * and writes the system opening tag as {@code <<SYS>} (W20).
      */
-    static final class Llama2Chat extends PromptBuilder {
+    static final class Llama2Chat extends LiteralEosBuilder {
         private final PromptQuirks q;
 
         Llama2Chat(PromptQuirks q) {
+            super(q);
             this.q = q;
         }
 
@@ -123,17 +123,6 @@ public abstract class PromptBuilder {
                 return (q.singleBos() ? "" : "<s>") + "[INST] " + sys + m + " [/INST] ";
             }
             return "<s>[INST] " + m + " [/INST] ";
-        }
-
-        @Override
-        protected String wrapGpt(String message) {
-            String m = clean(message, q.stripVideoTag());
-            return (m.isEmpty() ? " " : m) + "</s>";
-        }
-
-        @Override
-        public String getPrompt() {
-            return PyText.rstrip(removePrefix(prompt.toString(), "<s>"));
         }
     }
 

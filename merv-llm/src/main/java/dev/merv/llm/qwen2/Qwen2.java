@@ -75,13 +75,6 @@ public final class Qwen2 {
 
     public static LlamaModel fromPretrained(String id, Path dir, ScalarType dtype, NDManager parent) {
         LlamaConfig cfg = config(ModelDirectory.readConfig(dir), dir.resolve("config.json").toString());
-        LlamaModel m = new LlamaModel(id, cfg, parent);
-        try (ModelDirectory md = ModelDirectory.open(dir)) {
-            m.load(md, dtype);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        return m;
+        return Llama.load(id, cfg, dir, dtype, parent);
     }
 }
