@@ -249,8 +249,7 @@ public final class Merv {
 
     /** The top-level modules whose weights a checkpoint of {@code stage} holds (the reference's trainable keys). */
     public static List<String> trainableModuleKeys(Stage stage) {
-        return stage == Stage.ALIGN ? List.of("projectors", "feature_fusion")
-                : List.of("projectors", "llm_backbone", "feature_fusion");
+        return stage.trainableModules();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.config.Stage;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.config.Stage;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.config.Stage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -36,8 +37,8 @@ class StageTest {
         assertThat(Stage.SECOND_FINETUNE.hyperParameterFamily()).isEqualTo("finetune");
         assertThat(Stage.parse("full-align")).isEqualTo(Stage.FULL_ALIGN);
         assertThat(Stage.FULL_ALIGN.metricPrefix()).isEqualTo("Full-align");
-        assertThatThrownBy(() -> Stage.parse("full-finetune")).hasMessageContaining("not implemented");
-        assertThatThrownBy(() -> Stage.parse("pretrain")).hasMessageContaining("unknown stage 'pretrain'");
+        assertThatThrownBy(() -> Stage.FULL_FINETUNE.applyFreezing(params)).hasMessageContaining("not implemented");
+        assertThatThrownBy(() -> Stage.parse("pretrain")).hasMessageContaining("stage='pretrain' is not a stage");
     }
 
     @Test
@@ -47,14 +48,14 @@ class StageTest {
         Files.createDirectories(root.resolve("videollava+merv-base+stage-full-align+x7"));
         Path run = root.resolve("videollava+merv-base+stage-finetune+x7");
         Files.createDirectories(run);
-        assertThat(Stage.findAlignCheckpoint(run)).isEqualTo(
+        assertThat(AlignRun.findCheckpoint(run)).isEqualTo(
                 root.resolve("videollava+merv-base+stage-align+x7").resolve("checkpoints").resolve("latest-checkpoint.pt"));
-        assertThatThrownBy(() -> Stage.findAlignCheckpoint(root.resolve("videollava+merv-base+stage-finetune+x9")))
+        assertThatThrownBy(() -> AlignRun.findCheckpoint(root.resolve("videollava+merv-base+stage-finetune+x9")))
                 .hasMessageContaining("found 0");
-        assertThatThrownBy(() -> Stage.findAlignCheckpoint(root.resolve("my-custom-run")))
+        assertThatThrownBy(() -> AlignRun.findCheckpoint(root.resolve("my-custom-run")))
                 .hasMessageContaining("exactly four '+'-separated parts");
         Files.createDirectories(root.resolve("videollava+merv-base-v2+stage-align+x7"));
-        assertThatThrownBy(() -> Stage.findAlignCheckpoint(run)).hasMessageContaining("found 2");
+        assertThatThrownBy(() -> AlignRun.findCheckpoint(run)).hasMessageContaining("found 2");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.config.Stage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.config.Stage;
 import ai.djl.ndarray.NDArray;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.Torch;

@@ -107,7 +107,10 @@ public final class Pretrain {
         PretrainConfig pc = inv.config();
         dev.merv.core.config.TrainConfig stage = pc.train();
         TrainConfig t = new TrainConfig();
-        t.stage = dev.merv.core.train.Stage.parse(pc.stage().flag());
+        t.stage = pc.stage();
+        // Merv.applyStage freezes per stage and also the fusion's dead parameters (W8), which the
+        // trainer's name-based freezing would switch back on (and give optimizer state)
+        t.applyStageFreezing = false;
         t.runId = pc.resolvedRunId();
         t.runRootDir = pc.runRootDir().toString();
         t.datasetId = pc.dataset().datasetId();
