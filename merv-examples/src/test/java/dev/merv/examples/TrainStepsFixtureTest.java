@@ -13,6 +13,7 @@ import dev.merv.core.model.MervBatch;
 import dev.merv.core.model.VideoEncoder;
 import dev.merv.core.nn.Param;
 import dev.merv.core.testing.Compare;
+import dev.merv.core.testing.DirectMemory;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
@@ -20,17 +21,20 @@ import dev.merv.core.train.BatchPlan;
 import dev.merv.core.train.BatchSource;
 import dev.merv.core.train.LossNormalization;
 import dev.merv.core.train.LrSchedule;
+import dev.merv.core.train.LossSum;
 import dev.merv.core.train.MervMicroBatch;
 import dev.merv.core.train.Precision;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
 import dev.merv.core.train.Trainer;
+import dev.merv.core.train.TrainableModel;
 import dev.merv.core.weights.WeightLoader;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.examples.train.MervTrainable;
 import dev.merv.llm.DecoderConfigs;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,15 +53,52 @@ import org.junit.jupiter.params.provider.MethodSource;
  * fed the fixture's per-step batches by a {@link BatchSource}, trained with the {@link TrainConfig} the
  * fixture's {@code config.json} describes (finetune stage, AdamW decay groups, lr 0 on the first step,
  * warmup + cosine over {@code num_training_steps}, clip, fp32 on CPU). Every step's loss, lr and pre-clip
- * gradient norm and every trainable tensor after the last step must match the reference. Run once with
- * the plain forward and once with per-layer recomputation (the adapter's layer-wise form).
+ * gradient norm and every trainable tensor after the last step must match the reference. Run with the
+ * plain forward, with per-layer recomputation (the adapter's layer-wise form), and with a garbage
+ * collection forced between every forward and backward (nothing autograd saved may be Java-owned).
  */
 class TrainStepsFixtureTest {
 
     private static final String LLM_PREFIX = "llm_backbone.llm.";
 
+    /** How the forward runs: plain, with per-layer recomputation, or plain with a GC before every backward. */
+    enum Mode { PLAIN, RECOMPUTE, GC_BEFORE_BACKWARD }
+
     static Stream<Arguments> cases() {
-        return Stream.of(Arguments.of("train-steps-tiny", false), Arguments.of("train-steps-tiny", true));
+        return Stream.of(Arguments.of("train-steps-tiny", Mode.PLAIN), Arguments.of("train-steps-tiny", Mode.RECOMPUTE),
+                Arguments.of("train-steps-tiny", Mode.GC_BEFORE_BACKWARD));
+    }
+
+    /**
+     * {@link MervTrainable} with a garbage collection (and freed small chunks overwritten) between each
+     * forward and its backward: the regression for the sporadic first-step gradient blow-up of
+     * {@code ./merv pretrain}, where a Java-backed scalar autograd had saved was freed by a collection
+     * that happened to fall in that window ({@code Torch.mulScalar}).
+     */
+    static final class CollectingTrainable implements TrainableModel<MervMicroBatch> {
+        private final MervTrainable inner;
+        private List<ByteBuffer> poison = List.of();
+
+        CollectingTrainable(MervTrainable inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Map<String, Param> parameters() {
+            return inner.parameters();
+        }
+
+        @Override
+        public LossSum forward(MervMicroBatch batch) {
+            LossSum out = inner.forward(batch);
+            poison = DirectMemory.reclaimAndPoison();
+            return out;
+        }
+
+        @Override
+        public float[] mixingWeights() {
+            return inner.mixingWeights();
+        }
     }
 
     /** The whole MERV model of the fixture in {@code m}, every weight from {@code model.safetensors}, finetune stage. */
@@ -159,9 +200,10 @@ class TrainStepsFixtureTest {
         return t;
     }
 
-    @ParameterizedTest(name = "[{0}] recompute={1}")
+    @ParameterizedTest(name = "[{0}] {1}")
     @MethodSource("cases")
-    void stepsAndFinalWeightsMatchReference(String name, boolean recompute, @TempDir Path runs) {
+    void stepsAndFinalWeightsMatchReference(String name, Mode mode, @TempDir Path runs) {
+        boolean recompute = mode == Mode.RECOMPUTE;
         try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
             JsonObject cfg = f.config();
             int steps = cfg.get("steps").getAsInt();
@@ -171,7 +213,10 @@ class TrainStepsFixtureTest {
             List<StepRecord> records;
             Map<String, NDArray> finals = new LinkedHashMap<>();
             try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc,
-                    (rank, device, manager) -> new MervTrainable(build(f, manager)), new FixtureSource(f), null)) {
+                    (rank, device, manager) -> {
+                        MervTrainable t = new MervTrainable(build(f, manager));
+                        return mode == Mode.GC_BEFORE_BACKWARD ? new CollectingTrainable(t) : t;
+                    }, new FixtureSource(f), null)) {
                 assertThat(trainer.schedule().warmupSteps()).as("%s: num_warmup_steps", name)
                         .isEqualTo(cfg.get("num_warmup_steps").getAsLong());
                 assertThat(trainer.plan().accumulation()).isEqualTo(1);
@@ -195,7 +240,7 @@ class TrainStepsFixtureTest {
                 lr[k] = (float) r.lr();
                 norm[k] = (float) r.gradNorm();
             }
-            System.out.printf("%s recompute=%s: loss %s lr %s |g| %s%n", name, recompute, java.util.Arrays.toString(loss),
+            System.out.printf("%s %s: loss %s lr %s |g| %s%n", name, mode, java.util.Arrays.toString(loss),
                     java.util.Arrays.toString(lr), java.util.Arrays.toString(norm));
             f.assertMatches("output.lr", m.create(lr));
             f.assertMatches("output.loss", m.create(loss));
