@@ -135,7 +135,9 @@ public final class CrossAttentionFusion extends FeatureFusion {
             NDArray wq = attention.packed ? keep(temps, attention.wq()) : attention.wq();
             NDArray wk = attention.packed ? keep(temps, attention.wk()) : attention.wk();
             NDArray q = keep(temps, Torch.linear(query.get(), wq, bq)); // [1, F]
-            NDArray qs = keep(temps, q.mul((float) Math.sqrt(1.0 / embedDim)));
+            // the scale must outlive this call for the query's backward: a libtorch-owned scalar, not
+            // DJL's mul(Number) (whose Java-backed scalar a GC before backward frees; Torch.mulScalar)
+            NDArray qs = keep(temps, Torch.mulScalar(q, (float) Math.sqrt(1.0 / embedDim)));
             NDArray k = keep(temps, Torch.linear(keys, wk, bk)); // [B, E, F]
             NDArray qt = keep(temps, qs.reshape(1, embedDim, 1));
             NDArray scores = keep(temps, Torch.matmul(k, qt).reshape(b, numEncoders)); // [B, E]

@@ -494,7 +494,8 @@ public final class Merv {
                 NDArray target = labels.get(":, 1:" + s).reshape(-1)) {
             NDArray sum = Torch.crossEntropy(flat, target, Torch.Reduction.SUM, MervBatch.IGNORE_INDEX);
             long count = supervisedCount(labels);
-            NDArray mean = count > 0 ? sum.div((float) count) : sum.mul(0f);
+            // libtorch-owned scalars: the mean may be back-propagated long after this call (Torch.mulScalar)
+            NDArray mean = count > 0 ? Torch.divScalar(sum, (float) count) : Torch.mulScalar(sum, 0f);
             if (lf != logits) {
                 lf.close();
             }

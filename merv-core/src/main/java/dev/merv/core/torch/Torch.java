@@ -51,6 +51,7 @@ public final class Torch {
     private static final Op INDEX_SELECT = Op.of("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor");
     private static final Op MATMUL = Op.of("aten::matmul(Tensor self, Tensor other) -> Tensor");
     private static final Op MUL = Op.of("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor");
+    private static final Op DIV = Op.of("aten::div.Tensor(Tensor self, Tensor other) -> Tensor");
     private static final Op LINEAR = Op.of("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor");
     private static final Op EMBEDDING = Op.of("aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1,"
             + " bool scale_grad_by_freq=False, bool sparse=False) -> Tensor");
@@ -190,21 +191,22 @@ public final class Torch {
      */
     public static NDArray geluTanh(NDArray x) {
         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); every intermediate is closed here so that a
-        // long-lived manager does not collect six temporaries per call (autograd keeps what it needs)
+        // long-lived manager does not collect six temporaries per call (autograd keeps what it needs:
+        // the scalars are libtorch-owned, see mulScalar)
         NDArray x2 = x.mul(x);
         NDArray x3 = x2.mul(x);
         x2.close();
-        NDArray c = x3.mul(0.044715f);
+        NDArray c = mulScalar(x3, 0.044715f);
         x3.close();
         NDArray inner = x.add(c);
         c.close();
-        NDArray scaled = inner.mul((float) Math.sqrt(2.0 / Math.PI));
+        NDArray scaled = mulScalar(inner, (float) Math.sqrt(2.0 / Math.PI));
         inner.close();
         NDArray t = tanh(scaled);
         scaled.close();
-        NDArray onePlus = t.add(1f);
+        NDArray onePlus = addScalar(t, 1f);
         t.close();
-        NDArray half = x.mul(0.5f);
+        NDArray half = mulScalar(x, 0.5f);
         NDArray out = half.mul(onePlus);
         half.close();
         onePlus.close();
@@ -246,6 +248,43 @@ public final class Torch {
 
     public static NDArray mul(NDArray a, NDArray b) {
         return MUL.call(a, b);
+    }
+
+    // ------------------------------------------------------------------------------ scalar arithmetic
+
+    /**
+     * {@code x * s}, safe under autograd. Use this (not DJL's {@code NDArray.mul(Number)}) wherever
+     * {@code x} may be in a graph: DJL makes the scalar with {@code NDManager.create(Number)}, which on CPU
+     * wraps a Java direct buffer ({@code from_blob}) and closes it right after the op, while autograd keeps
+     * that scalar to back-propagate into {@code x}. A garbage collection before backward then frees the
+     * buffer and backward multiplies by whatever reuses the memory: the sporadic ~1e9 first-step gradient
+     * norm of {@code ./merv pretrain} (the fusion's query scale). Here the scalar is a 0-dim fp32 tensor
+     * that libtorch allocates itself, so the graph's reference keeps it alive. As with DJL's, a 0-dim fp32
+     * operand does not change {@code x}'s dtype (bf16 stays bf16).
+     */
+    public static NDArray mulScalar(NDArray x, double s) {
+        try (NDArray sc = scalarFor(x, s)) {
+            return MUL.call(x, sc);
+        }
+    }
+
+    /** {@code x / s}, safe under autograd (see {@link #mulScalar}; {@code DivBackward} keeps the divisor). */
+    public static NDArray divScalar(NDArray x, double s) {
+        try (NDArray sc = scalarFor(x, s)) {
+            return DIV.call(x, sc);
+        }
+    }
+
+    /** {@code x + s} with the scalar allocated by libtorch (see {@link #mulScalar}). */
+    public static NDArray addScalar(NDArray x, double s) {
+        try (NDArray sc = scalarFor(x, s)) {
+            return x.add(sc); // aten::add.Tensor has a Scalar alpha the bridge cannot pass; DJL's tensor add is fine
+        }
+    }
+
+    /** A 0-dim fp32 tensor holding {@code (float) s} in libtorch-owned memory on {@code x}'s device. */
+    private static NDArray scalarFor(NDArray x, double s) {
+        return x.getManager().full(new ai.djl.ndarray.types.Shape(), (float) s, ai.djl.ndarray.types.DataType.FLOAT32);
     }
 
     /** {@code x W^T + b}, any float dtype. */

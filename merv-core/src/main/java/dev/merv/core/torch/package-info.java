@@ -40,9 +40,15 @@
  *       the optimizer is merv's own AdamW over fp32 masters.</li>
  *   <li>{@code Scalar} arguments ({@code add.Tensor}/{@code sub.Tensor} carry {@code Scalar alpha};
  *       every {@code .Scalar} overload, {@code clamp}, {@code pow.Tensor_Scalar}, {@code full},
- *       {@code scalar_tensor}): DJL's dtype-free {@code add}/{@code sub}/{@code mul(Number)}/
- *       {@code pow}/{@code clip}; {@link dev.merv.core.torch.Torch#maskedFill} takes its value as a
- *       0-dim tensor ({@code masked_fill.Tensor}) for the same reason.</li>
+ *       {@code scalar_tensor}): DJL's dtype-free {@code add}/{@code sub}/{@code pow}/{@code clip}, and
+ *       {@link dev.merv.core.torch.Torch#mulScalar}/{@code divScalar}/{@code addScalar} (a 0-dim tensor
+ *       libtorch allocates); {@link dev.merv.core.torch.Torch#maskedFill} takes its value as a
+ *       0-dim tensor ({@code masked_fill.Tensor}) for the same reason. <b>Never</b> use DJL's
+ *       {@code mul/div/sub/pow/maximum(Number)} on a tensor that may be in an autograd graph: the scalar
+ *       is a CPU tensor over a Java direct buffer ({@code from_blob}) that DJL closes right after the op,
+ *       autograd keeps it for backward, and a garbage collection in between frees it, so backward reads
+ *       freed memory (sporadic garbage gradients; {@code ScalarOpsAfterGcTest}). The same holds for any
+ *       {@code NDManager.create(...)} array whose handle is closed while a graph still uses it.</li>
  *   <li>{@code str} arguments: tanh-GELU ({@code gelu(approximate='tanh')}) is composed in
  *       {@link dev.merv.core.torch.Torch#geluTanh} from DJL ops and the bridged {@code tanh}; erf-GELU
  *       is DJL's own dtype-free {@code gelu}; collectives ({@code _c10d_functional::*}) go through

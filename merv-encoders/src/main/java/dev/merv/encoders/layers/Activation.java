@@ -18,7 +18,7 @@ public enum Activation {
             case GELU:
                 return Torch.gelu(x);
             case QUICK_GELU:
-                try (NDArray s = x.mul(1.702f); NDArray g = Torch.sigmoid(s)) {
+                try (NDArray s = Torch.mulScalar(x, 1.702f); NDArray g = Torch.sigmoid(s)) { // graph-safe scalar
                     return x.mul(g);
                 }
             default:
