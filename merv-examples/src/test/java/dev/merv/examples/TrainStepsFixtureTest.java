@@ -104,7 +104,7 @@ class TrainStepsFixtureTest {
     /** The whole MERV model of the fixture in {@code m}, every weight from {@code model.safetensors}, finetune stage. */
     static Merv build(Fixture f, NDManager m) {
         JsonObject cfg = f.config();
-        ModelConfig mc = MervForwardFixtureTest.modelConfig(cfg);
+        ModelConfig mc = f.mervBaseConfig();
         int numEncoders = cfg.getAsJsonArray("video_backbone_ids").size();
         List<VideoEncoder> encoders = new ArrayList<>();
         for (int i = 0; i < numEncoders; i++) {
@@ -172,7 +172,7 @@ class TrainStepsFixtureTest {
     static TrainConfig trainConfig(Fixture f, int batchRows, boolean recompute, Path runs) {
         JsonObject cfg = f.config();
         TrainConfig t = new TrainConfig();
-        t.stage = dev.merv.core.train.Stage.parse(cfg.get("stage").getAsString());
+        t.stage = Stage.parse(cfg.get("stage").getAsString());
         t.runRootDir = runs.toString();
         t.runId = f.name();
         t.learningRate = cfg.get("learning_rate").getAsDouble();
