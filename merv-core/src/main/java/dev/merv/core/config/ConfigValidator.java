@@ -25,7 +25,7 @@ public final class ConfigValidator {
             problems.add("stage='full-finetune' is accepted by the reference parser but not implemented (it raises when"
                     + " freezing); use --stage finetune (LLM + projectors + fusion train, encoders frozen)");
         } else {
-            TrainConfig t = config.train();
+            StageHyperparameters t = config.train();
             String p = "model." + (t.stage().isAlign() ? "align" : "finetune");
             if (t.perDeviceBatchSize() <= 0 || t.globalBatchSize() % t.perDeviceBatchSize() != 0) {
                 problems.add(p + "_global_batch_size=" + t.globalBatchSize() + " must be a positive multiple of "

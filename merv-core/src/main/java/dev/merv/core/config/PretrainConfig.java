@@ -55,8 +55,8 @@ public record PretrainConfig(
     }
 
     /** The stage's optimisation hyper-parameters (align_* or finetune_*). */
-    public TrainConfig train() {
-        return TrainConfig.of(stage, model);
+    public StageHyperparameters train() {
+        return StageHyperparameters.of(stage, model);
     }
 
     /** {@code runId}, or the reference's automatic {@code {dataset}+{model}+stage-{stage}+x{seed}}. */

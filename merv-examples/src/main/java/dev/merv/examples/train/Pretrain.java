@@ -105,7 +105,7 @@ public final class Pretrain {
     /** The trainer's settings for an invocation. */
     static TrainConfig trainConfig(Invocation inv) {
         PretrainConfig pc = inv.config();
-        dev.merv.core.config.TrainConfig stage = pc.train();
+        dev.merv.core.config.StageHyperparameters stage = pc.train();
         TrainConfig t = new TrainConfig();
         t.stage = pc.stage();
         // Merv.applyStage freezes per stage and also the fusion's dead parameters (W8), which the

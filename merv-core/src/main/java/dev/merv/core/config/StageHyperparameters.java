@@ -6,18 +6,18 @@ package dev.merv.core.config;
  *
  * @param maxSteps null = run {@code epochs} epochs
  */
-public record TrainConfig(Stage stage, int epochs, Integer maxSteps, int globalBatchSize, int perDeviceBatchSize,
+public record StageHyperparameters(Stage stage, int epochs, Integer maxSteps, int globalBatchSize, int perDeviceBatchSize,
         double learningRate, double weightDecay, double maxGradNorm, String lrSchedulerType, double warmupRatio,
         String trainStrategy) {
 
-    static TrainConfig of(Stage stage, ModelConfig m) {
+    static StageHyperparameters of(Stage stage, ModelConfig m) {
         if (stage.isAlign()) {
-            return new TrainConfig(stage, m.alignEpochs(), m.alignMaxSteps(), m.alignGlobalBatchSize(),
+            return new StageHyperparameters(stage, m.alignEpochs(), m.alignMaxSteps(), m.alignGlobalBatchSize(),
                     m.alignPerDeviceBatchSize(), m.alignLearningRate(), m.alignWeightDecay(), m.alignMaxGradNorm(),
                     m.alignLrSchedulerType(), m.alignWarmupRatio(), m.alignTrainStrategy());
         }
         if (stage.isFinetune()) {
-            return new TrainConfig(stage, m.finetuneEpochs(), m.finetuneMaxSteps(), m.finetuneGlobalBatchSize(),
+            return new StageHyperparameters(stage, m.finetuneEpochs(), m.finetuneMaxSteps(), m.finetuneGlobalBatchSize(),
                     m.finetunePerDeviceBatchSize(), m.finetuneLearningRate(), m.finetuneWeightDecay(),
                     m.finetuneMaxGradNorm(), m.finetuneLrSchedulerType(), m.finetuneWarmupRatio(),
                     m.finetuneTrainStrategy());
