@@ -123,11 +123,34 @@ public final class MervBatchSource implements BatchSource<MervMicroBatch>, AutoC
             }
         }
         if (samples.isEmpty()) {
-            throw new IllegalStateException("every row of micro-batch (epoch " + epoch + ", step " + stepInEpoch
-                    + ", rank " + rank + ", micro " + micro + ") failed to load; see the skip log");
+            // An empty micro-batch cannot step (per-device batch 1 and one bad file would stop the run):
+            // take the next loadable row of this rank's epoch order instead -- deterministic, bounded and
+            // logged, never a random one (W14).
+            samples.add(replacement(order, start + plan.perDeviceBatch(), epoch, stepInEpoch, rank, micro));
         }
         MervBatch batch = collator.collate(samples, manager);
         return new MervMicroBatch(batch, skipped);
+    }
+
+    /** Maximum rows tried after a micro-batch whose every row failed. */
+    static final int MAX_REPLACEMENT_TRIES = 64;
+
+    private Sample replacement(int[] order, long from, int epoch, long stepInEpoch, int rank, int micro) {
+        for (int k = 0; k < Math.min(MAX_REPLACEMENT_TRIES, order.length); k++) {
+            int row = order[(int) ((from + k) % order.length)];
+            try {
+                Sample s = builder.build(row, epoch);
+                org.slf4j.LoggerFactory.getLogger(MervBatchSource.class).warn(
+                        "micro-batch (epoch {}, step {}, rank {}, micro {}): every row failed; using row {} instead",
+                        epoch, stepInEpoch, rank, micro, row);
+                return s;
+            } catch (SampleException e) {
+                skips.add(new Skip(row, dataset.jsonName(), dataset.rawMediaPath(row), e.reason(), e.getMessage()));
+            }
+        }
+        throw new IllegalStateException("micro-batch (epoch " + epoch + ", step " + stepInEpoch + ", rank " + rank
+                + ", micro " + micro + "): every row failed and so did the next " + MAX_REPLACEMENT_TRIES
+                + " rows of the epoch order; the dataset looks broken (run ./merv data check; see the skip log)");
     }
 
     @Override

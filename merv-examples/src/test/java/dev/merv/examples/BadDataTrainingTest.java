@@ -1,0 +1,57 @@
+package dev.merv.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.merv.core.train.StepRecord;
+import dev.merv.data.check.SkipReason;
+import dev.merv.data.synth.SynthDataset;
+import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.examples.build.TinyWeights;
+import dev.merv.examples.train.Pretrain;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A whole epoch over a dataset with one bad entry of every kind, at per-device batch 1 (so a bad row is a
+ * whole micro-batch): training never stops, every bad entry is reported with its index, nothing else is
+ * lost.
+ */
+class BadDataTrainingTest {
+
+    @Test
+    void anEpochOverBrokenFilesCompletesAndReportsEveryBadEntry(@TempDir Path dir) throws Exception {
+        TinyWeights.ensure(dir.resolve("weights"), 0);
+        SynthDataset.Manifest m = SynthDataset.generate(
+                SynthDataset.Config.of(dir.resolve("data/download/videollava"), 4, 5).withFaults(true));
+        Pretrain.Invocation inv = Pretrain.parse("--model.type", "merv-tiny", "--stage", "finetune",
+                "--dataset.dataset_root_dir", dir.resolve("data").toString(), "--weights_root", dir.resolve("weights").toString(),
+                "--run_root_dir", dir.resolve("runs").toString(), "--run_id", "bad", "--devices", "cpu",
+                "--model.finetune_global_batch_size", "2", "--model.finetune_per_device_batch_size", "1",
+                "--loader_threads", "1");
+        List<StepRecord> records = Pretrain.run(inv);
+
+        assertThat(records).isNotEmpty();
+        assertThat(records).allSatisfy(r -> assertThat(r.loss()).isFinite());
+        JsonObject report = JsonParser.parseString(Files.readString(inv.config().runDir().resolve("skipped.json")))
+                .getAsJsonObject();
+        Set<Integer> reported = new HashSet<>();
+        report.getAsJsonArray("entries").forEach(e -> reported.add(e.getAsJsonObject().get("index").getAsInt()));
+        // the over-long video decodes within the default timeout; every other injected fault must be reported
+        List<SynthDataset.Fault> faults = m.faults(DatasetRegistry.FINETUNE_JSON).stream()
+                .filter(f -> f.reason() != SkipReason.TIMEOUT).toList();
+        assertThat(faults).isNotEmpty();
+        for (SynthDataset.Fault f : faults) {
+            assertThat(reported).as("fault %s at entry %d", f.reason(), f.index()).contains(f.index());
+        }
+        Set<Integer> faultRows = new HashSet<>();
+        m.faults(DatasetRegistry.FINETUNE_JSON).forEach(f -> faultRows.add(f.index()));
+        assertThat(faultRows).containsAll(reported);
+    }
+}
