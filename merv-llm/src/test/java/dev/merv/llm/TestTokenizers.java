@@ -7,28 +7,14 @@ import java.nio.file.Path;
 /** The compressed tokenizer copies shipped in the test resources ({@code tokenizers/<name>/tokenizer.json.gz}). */
 final class TestTokenizers {
 
-    private static final Path BUNDLED;
-
-    static {
-        try {
-            Path d = java.nio.file.Files.createTempDirectory("merv-tok-");
-            d.toFile().deleteOnExit();
-            BUNDLED = BundledTokenizers.copyTo(BundledTokenizers.LLAMA2, d.resolve("llama2"));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
     private TestTokenizers() {}
 
     static Path dir(String name) {
-        if (name.equals(BundledTokenizers.LLAMA2)) {
-            // the Llama-2 tokenizer ships in merv-llm's main resources (the demo uses it)
-            return BUNDLED;
-        }
-        URL url = TestTokenizers.class.getClassLoader().getResource("tokenizers/" + name + "/tokenizer.json.gz");
+        // the Llama-2 tokenizer ships in merv-llm's main resources (the demo uses it), the others in test resources
+        String base = name.equals(BundledTokenizers.LLAMA2) ? "dev/merv/llm/tokenizers/" : "tokenizers/";
+        URL url = TestTokenizers.class.getClassLoader().getResource(base + name + "/tokenizer.json.gz");
         if (url == null) {
-            throw new AssertionError("test resource tokenizers/" + name + "/tokenizer.json.gz is missing");
+            throw new AssertionError("resource " + base + name + "/tokenizer.json.gz is missing");
         }
         try {
             return Path.of(url.toURI()).getParent();
