@@ -27,7 +27,7 @@ final class Commands {
             @Override
             public int run(String[] argv) throws Exception {
                 Args a = Args.parse("generate", argv, List.of("run", "prompt", "video", "checkpoint", "weights_root",
-                        "max_new_tokens", "temperature", "top_p", "top_k", "seed"), List.of());
+                        "max_new_tokens", "temperature", "top_p", "top_k", "seed"));
                 Path run = Path.of(a.require("generate", "run"));
                 String prompt = a.require("generate", "prompt");
                 var weights = new dev.merv.examples.build.BackboneWeights(
@@ -70,7 +70,7 @@ final class Commands {
 
             @Override
             public int run(String[] argv) throws Exception {
-                Args a = Args.parse("eval-mcq", argv, List.of("run", "benchmark", "checkpoint", "weights_root", "out"), List.of());
+                Args a = Args.parse("eval-mcq", argv, List.of("run", "benchmark", "checkpoint", "weights_root", "out"));
                 Path run = Path.of(a.require("eval-mcq", "run"));
                 Path bench = Path.of(a.require("eval-mcq", "benchmark"));
                 var weights = new dev.merv.examples.build.BackboneWeights(
@@ -99,7 +99,7 @@ final class Commands {
 
             @Override
             public int run(String[] argv) throws Exception {
-                Args a = Args.parse("demo", argv, List.of("out", "steps", "videos", "heldback", "seed", "threads", "lr"), List.of());
+                Args a = Args.parse("demo", argv, List.of("out", "steps", "videos", "heldback", "seed", "threads", "lr"));
                 var d = dev.merv.examples.demo.Demo.Settings.defaults(Path.of(a.get("out", "runs/demo")));
                 var s = new dev.merv.examples.demo.Demo.Settings(d.out(), a.getInt("videos", d.trainVideos()),
                         a.getInt("heldback", d.heldBack()), a.getInt("steps", d.steps()), a.getInt("seed", (int) d.seed()),
@@ -147,7 +147,7 @@ final class Commands {
 
             @Override
             public int run(String[] argv) {
-                Args a = Args.parse("tiny-weights", argv, List.of("out", "seed"), List.of());
+                Args a = Args.parse("tiny-weights", argv, List.of("out", "seed"));
                 Path out = Path.of(a.require("tiny-weights", "out"));
                 dev.merv.examples.build.TinyWeights.ensure(out, a.getInt("seed", 0));
                 System.out.println("wrote merv-tiny backbones under " + out + " (use --weights_root " + out + ")");
@@ -200,7 +200,7 @@ final class Commands {
 
             @Override
             public int run(String[] argv) throws Exception {
-                Args a = Args.parse("plot", argv, List.of("run", "out"), List.of());
+                Args a = Args.parse("plot", argv, List.of("run", "out"));
                 Path run = Path.of(a.require("plot", "run"));
                 Path out = Path.of(a.get("out", run.resolve("plots").toString()));
                 List<Path> files = RunPlots.plotRun(run, out);

@@ -62,12 +62,6 @@ public final class Param {
         }
     }
 
-    /** Sets the value without closing the previous one (used when the previous one is owned elsewhere). */
-    public void replaceUnowned(NDArray v) {
-        value = null;
-        set(v);
-    }
-
     public boolean trainable() {
         return trainable;
     }

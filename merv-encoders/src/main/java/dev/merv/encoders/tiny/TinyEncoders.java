@@ -28,10 +28,6 @@ public final class TinyEncoders {
                 EncoderCatalog.TINY_SIGLIP);
     }
 
-    public static boolean isTiny(String id) {
-        return ids().contains(id);
-    }
-
     /** The {@code config.json} of a tiny id (fixture naming: HF CLIP keys, timm / hiera kwargs). */
     public static JsonObject defaultConfig(String id) {
         String json;

@@ -1,24 +1,22 @@
 package dev.merv.examples.cli;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Minimal {@code --name value} / {@code --name=value} / {@code --flag} parsing for the launcher's
+ * Minimal {@code --name value} / {@code --name=value} parsing for the launcher's
  * own commands (the pretrain command uses the reference-compatible parser in merv-core's config
  * package instead). Unknown options are errors that list the known ones.
  */
 public final class Args {
 
     private final Map<String, String> values = new LinkedHashMap<>();
-    private final List<String> positional = new ArrayList<>();
 
     private Args() {}
 
-    /** Parses {@code argv}; {@code flags} take no value, {@code options} take one. */
-    public static Args parse(String command, String[] argv, List<String> options, List<String> flags) {
+    /** Parses {@code argv}; every option in {@code options} takes one value. */
+    public static Args parse(String command, String[] argv, List<String> options) {
         Args a = new Args();
         for (int i = 0; i < argv.length; i++) {
             String s = argv[i];
@@ -30,9 +28,7 @@ public final class Args {
                     value = name.substring(eq + 1);
                     name = name.substring(0, eq);
                 }
-                if (flags.contains(name)) {
-                    a.values.put(name, value == null ? "true" : value);
-                } else if (options.contains(name)) {
+                if (options.contains(name)) {
                     if (value == null) {
                         if (i + 1 >= argv.length) {
                             throw new IllegalArgumentException(command + ": --" + name + " needs a value");
@@ -42,12 +38,10 @@ public final class Args {
                     a.values.put(name, value);
                 } else {
                     throw new IllegalArgumentException(command + ": unknown option --" + name + " (known: "
-                            + String.join(", ", options.stream().map(o -> "--" + o).toList())
-                            + (flags.isEmpty() ? "" : ", " + String.join(", ", flags.stream().map(o -> "--" + o).toList()))
-                            + ")");
+                            + String.join(", ", options.stream().map(o -> "--" + o).toList()) + ")");
                 }
             } else {
-                a.positional.add(s);
+                throw new IllegalArgumentException(command + ": unexpected argument '" + s + "' (options look like --name value)");
             }
         }
         return a;
@@ -74,15 +68,8 @@ public final class Args {
         }
     }
 
-    public boolean flag(String name) {
-        return Boolean.parseBoolean(values.getOrDefault(name, "false"));
-    }
-
     public boolean has(String name) {
         return values.containsKey(name);
     }
 
-    public List<String> positional() {
-        return positional;
-    }
 }

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.ConfigCli;
 import dev.merv.core.config.ConfigJson;
-import dev.merv.core.config.ConfigValidator;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.model.Merv;
@@ -217,12 +216,5 @@ public final class Pretrain {
             inputs.add(EncoderInput.of(enc));
         }
         return inputs;
-    }
-
-    /** Re-validates a config dumped by an earlier run (for tools that resume from a run directory). */
-    static PretrainConfig fromRunDir(Path runDir) {
-        PretrainConfig c = ConfigJson.read(runDir.resolve("config.json"));
-        ConfigValidator.validate(c);
-        return c;
     }
 }
