@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.model.VideoEncoder;
+import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.WeightSource;
@@ -24,7 +25,6 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
     private final int numFrames;
     private final int imageSize;
     private final FrameTransform transform;
-    private ScalarType dtype = ScalarType.FLOAT32;
 
     protected FrozenVideoEncoder(String id, int numFrames, int imageSize, FrameTransform transform) {
         if (numFrames <= 0) {
@@ -61,21 +61,31 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
         return transform == null ? FrameTransform.Layout.TCHW : transform.layout();
     }
 
+    /**
+     * The dtype the weights are held in, read from the weights themselves: whoever casts them (this
+     * class's {@link #castTo}, or a trainer holding frozen weights in bf16) also changes what
+     * {@link #encode} casts its input to. fp32 before any weight is set.
+     */
     public ScalarType dtype() {
-        return dtype;
+        for (Param p : module().namedParameters().values()) {
+            if (p.isSet() && p.dtype().isFloating()) {
+                return p.dtype();
+            }
+        }
+        return ScalarType.FLOAT32;
     }
 
     /** Casts the weights (e.g. to bf16 for frozen use); inputs are cast to match in {@link #encode}. */
     public void castTo(ScalarType type, NDManager manager) {
         module().castTo(type, manager);
         module().setTrainable(false);
-        this.dtype = type;
     }
 
     @Override
     public final NDArray encode(NDArray pixels) {
         checkInput(pixels);
         try (Torch.GradMode ng = Torch.noGrad()) {
+            ScalarType dtype = dtype();
             NDArray in = Torch.dtype(pixels) == dtype ? pixels : Torch.to(pixels, dtype);
             // every intermediate (views, embeddings) dies with the scope; only the result is kept
             NDArray f = Scoped.apply(in, this::features);
@@ -120,6 +130,6 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
     @Override
     public String toString() {
         return id + " (" + numFrames + " frames, " + imageSize + "px -> [" + temporalResolution() + ", "
-                + spatialResolution() + ", " + embedDim() + "], " + dtype + ")";
+                + spatialResolution() + ", " + embedDim() + "], " + dtype() + ")";
     }
 }

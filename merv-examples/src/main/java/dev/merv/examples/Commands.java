@@ -1,114 +1,78 @@
 package dev.merv.examples;
 
-import dev.merv.examples.cli.Args;
+import dev.merv.build.TinyBackbones;
+import dev.merv.core.config.ConfigCli;
+import dev.merv.core.config.Flags;
+import dev.merv.core.config.Stage;
+import dev.merv.core.train.StepRecord;
+import dev.merv.core.weights.BackboneWeights;
+import dev.merv.data.check.DatasetChecker;
+import dev.merv.data.synth.SynthDataset;
+import dev.merv.data.video.DecodeClock;
+import dev.merv.data.video.VideoWriter;
+import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.eval.McqEval;
+import dev.merv.examples.demo.Demo;
 import dev.merv.examples.plot.RunPlots;
+import dev.merv.infer.MervInference;
+import dev.merv.llm.generate.GenerationConfig;
+import dev.merv.train.Training;
+import dev.merv.train.TrainingResult;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
-/** The command table of the launcher. */
+/**
+ * The command table of the launcher. Each command parses its flags ({@link Flags}, the one parser of
+ * merv) and calls the library; none holds logic of its own.
+ */
 final class Commands {
 
     private Commands() {}
 
+    /** A command from its summary, usage, flag names and body; flag errors name {@code ./merv <name>}. */
+    private record Simple(String name, String summary, String usage, List<String> flags, List<String> switches,
+            Body body) implements Main.Command {
+        Simple(String name, String summary, String usage, List<String> flags, Body body) {
+            this(name, summary, usage, flags, List.of(), body);
+        }
+
+        @Override
+        public int run(String[] argv) throws Exception {
+            return body.run(Flags.parse(name, argv, flags, switches));
+        }
+    }
+
+    private static void add(Map<String, Main.Command> c, Simple s) {
+        c.put(s.name(), s);
+    }
+
+    @FunctionalInterface
+    private interface Body {
+        int run(Flags f) throws Exception;
+    }
+
     static void register(Map<String, Main.Command> c) {
-        c.put("generate", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Answer a prompt about a video (or image) with a trained run's checkpoint, streaming the answer";
-            }
-
-            @Override
-            public String usage() {
-                return "--run RUN_DIR --prompt TEXT [--video PATH] [--checkpoint DIR] [--weights_root DIR]"
-                        + " [--max_new_tokens 512] [--temperature T (sampling; default greedy)] [--top_p P] [--top_k K] [--seed S]";
-            }
-
-            @Override
-            public int run(String[] argv) throws Exception {
-                Args a = Args.parse("generate", argv, List.of("run", "prompt", "video", "checkpoint", "weights_root",
-                        "max_new_tokens", "temperature", "top_p", "top_k", "seed"));
-                Path run = Path.of(a.require("generate", "run"));
-                String prompt = a.require("generate", "prompt");
-                var weights = new dev.merv.examples.build.BackboneWeights(
-                        a.has("weights_root") ? Path.of(a.get("weights_root", "")) : null, Map.of());
-                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-                    var merv = dev.merv.examples.infer.TrainedModel.load(run,
-                            a.has("checkpoint") ? Path.of(a.get("checkpoint", "")) : null, weights, m);
-                    var tok = merv.llm().text().tokenizer();
-                    var cfg = a.has("temperature")
-                            ? dev.merv.llm.generate.GenerationConfig.sampling(a.getInt("max_new_tokens", 512),
-                                    Double.parseDouble(a.get("temperature", "0.4")), a.getInt("top_k", 0),
-                                    Double.parseDouble(a.get("top_p", "1.0")), a.getInt("seed", 0), java.util.Set.of(tok.eosId()),
-                                    tok.padId())
-                            : dev.merv.examples.infer.Generate.greedy(merv, a.getInt("max_new_tokens", 512));
-                    int[] printed = {0};
-                    String answer = dev.merv.examples.infer.Generate.answer(merv, a.has("video") ? Path.of(a.get("video", "")) : null,
-                            prompt, cfg, text -> {
-                                System.out.print(text.substring(Math.min(printed[0], text.length())));
-                                System.out.flush();
-                                printed[0] = text.length();
-                            });
-                    System.out.println();
-                    if (printed[0] == 0) {
-                        System.out.println(answer);
-                    }
-                }
-                return 0;
-            }
-        });
-        c.put("eval-mcq", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Multiple-choice accuracy of a trained run on a benchmark in the reference's format (test_q/test_a.json)";
-            }
-
-            @Override
-            public String usage() {
-                return "--run RUN_DIR --benchmark DIR [--checkpoint DIR] [--weights_root DIR] [--out DIR]";
-            }
-
-            @Override
-            public int run(String[] argv) throws Exception {
-                Args a = Args.parse("eval-mcq", argv, List.of("run", "benchmark", "checkpoint", "weights_root", "out"));
-                Path run = Path.of(a.require("eval-mcq", "run"));
-                Path bench = Path.of(a.require("eval-mcq", "benchmark"));
-                var weights = new dev.merv.examples.build.BackboneWeights(
-                        a.has("weights_root") ? Path.of(a.get("weights_root", "")) : null, Map.of());
-                try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-                    var merv = dev.merv.examples.infer.TrainedModel.load(run,
-                            a.has("checkpoint") ? Path.of(a.get("checkpoint", "")) : null, weights, m);
-                    Path out = Path.of(a.get("out", run.resolve("eval").resolve(bench.getFileName().toString()).toString()));
-                    var r = dev.merv.examples.infer.McqEval.run(merv, bench, out);
-                    System.out.printf(java.util.Locale.ROOT, "eval-mcq: %s accuracy %.2f%% (%d/%d), predictions in %s%n",
-                            bench.getFileName(), 100 * r.accuracy(), r.correct(), r.total(), out.resolve("mcq_results.json"));
-                }
-                return 0;
-            }
-        });
-        c.put("demo", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Generate videos, train merv-tiny on CPU for a few minutes, show held-back accuracy before/after";
-            }
-
-            @Override
-            public String usage() {
-                return "[--out DIR] [--steps N] [--lr LR] [--videos N] [--heldback N] [--seed S] [--threads N]";
-            }
-
-            @Override
-            public int run(String[] argv) throws Exception {
-                Args a = Args.parse("demo", argv, List.of("out", "steps", "videos", "heldback", "seed", "threads", "lr"));
-                var d = dev.merv.examples.demo.Demo.Settings.defaults(Path.of(a.get("out", "runs/demo")));
-                var s = new dev.merv.examples.demo.Demo.Settings(d.out(), a.getInt("videos", d.trainVideos()),
-                        a.getInt("heldback", d.heldBack()), a.getInt("steps", d.steps()), a.getInt("seed", (int) d.seed()),
-                        a.getInt("threads", d.threads()), Double.parseDouble(a.get("lr", Double.toString(d.learningRate()))));
-                var r = dev.merv.examples.demo.Demo.run(s);
-                System.out.println(r.line());
-                return 0;
-            }
-        });
+        add(c, new Simple("generate",
+                "Answer a prompt about a video (or image) with a trained run's checkpoint, streaming the answer",
+                "--run RUN_DIR --prompt TEXT [--video PATH] [--checkpoint DIR] [--weights_root DIR]"
+                        + " [--max_new_tokens 512] [--temperature T (sampling; default greedy)] [--top_p P] [--top_k K] [--seed S]",
+                List.of("run", "prompt", "video", "checkpoint", "weights_root", "max_new_tokens", "temperature", "top_p",
+                        "top_k", "seed"),
+                Commands::generate));
+        add(c, new Simple("eval-mcq",
+                "Multiple-choice accuracy of a trained run on a benchmark in the reference's format (test_q/test_a.json)",
+                "--run RUN_DIR --benchmark DIR [--checkpoint DIR] [--weights_root DIR] [--out DIR]",
+                List.of("run", "benchmark", "checkpoint", "weights_root", "out"),
+                Commands::evalMcq));
+        add(c, new Simple("demo",
+                "Generate videos, train merv-tiny on CPU for a few minutes, show held-back accuracy before/after",
+                "[--out DIR] [--steps N] [--lr LR] [--videos N] [--heldback N] [--seed S] [--threads N]",
+                List.of("out", "steps", "videos", "heldback", "seed", "threads", "lr"),
+                Commands::demo));
         c.put("pretrain", new Main.Command() {
             @Override
             public String summary() {
@@ -119,98 +83,133 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]\n\n" + dev.merv.core.config.ConfigCli.usage();
+                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]\n\n" + ConfigCli.usage();
             }
 
             @Override
             public int run(String[] argv) throws Exception {
-                var inv = dev.merv.examples.train.Pretrain.parse(argv);
-                var records = dev.merv.examples.train.Pretrain.run(inv);
-                if (!records.isEmpty()) {
-                    var last = records.get(records.size() - 1);
-                    System.out.printf(java.util.Locale.ROOT, "pretrain: %d steps, last loss %.4f, run %s%n", records.size(),
-                            last.loss(), inv.config().runDir());
+                Training t = PretrainCommand.parse(argv);
+                TrainingResult r = t.run();
+                if (!r.steps().isEmpty()) {
+                    StepRecord last = r.steps().get(r.steps().size() - 1);
+                    System.out.printf(Locale.ROOT, "pretrain: %d steps, last loss %.4f, run %s%n", r.steps().size(),
+                            last.loss(), r.runDir());
                 }
                 return 0;
             }
         });
-        c.put("tiny-weights", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Write merv-tiny's random backbones as HF-layout directories (for trying pretrain/generate offline)";
-            }
+        add(c, new Simple("tiny-weights",
+                "Write merv-tiny's random backbones as HF-layout directories (for trying pretrain/generate offline)",
+                "--out DIR [--seed S]", List.of("out", "seed"), f -> {
+                    Path out = f.path("out");
+                    TinyBackbones.write(out, f.getLong("seed", 0));
+                    System.out.println("wrote merv-tiny backbones under " + out + " (use --weights_root " + out + ")");
+                    return 0;
+                }));
+        add(c, new Simple("data synth",
+                "Generate a synthetic Video-LLaVA-layout dataset (moving coloured shapes, Q&A, images, text rows)",
+                "--out DIR [--videos N] [--seed S] [--faults] [--width W --height H --frames F --fps R]",
+                List.of("out", "videos", "seed", "width", "height", "frames", "fps"), List.of("faults"), Commands::synth));
+        add(c, new Simple("data check",
+                "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)",
+                "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]",
+                List.of("root", "stage", "json", "frames", "threads", "timeout_ms"), Commands::check));
+        add(c, new Simple("plot", "Loss / LR / grad-norm / fusion-weight curves of a run directory as PNG files",
+                "--run DIR [--out DIR]", List.of("run", "out"), f -> {
+                    Path run = f.path("run");
+                    List<Path> files = RunPlots.plotRun(run, f.path("out", run.resolve("plots")));
+                    files.forEach(p -> System.out.println("wrote " + p));
+                    if (files.isEmpty()) {
+                        System.err.println("plot: " + run.resolve("metrics.jsonl") + " holds no plottable metrics yet");
+                        return 1;
+                    }
+                    return 0;
+                }));
+    }
 
-            @Override
-            public String usage() {
-                return "--out DIR [--seed S]";
-            }
+    private static MervInference.Options inferenceOptions(Flags f) {
+        MervInference.Options o = MervInference.Options.defaults();
+        if (f.has("weights_root")) {
+            o = o.withWeights(BackboneWeights.root(f.path("weights_root")));
+        }
+        if (f.has("checkpoint")) {
+            o = o.withCheckpoint(f.path("checkpoint"));
+        }
+        return o;
+    }
 
-            @Override
-            public int run(String[] argv) {
-                Args a = Args.parse("tiny-weights", argv, List.of("out", "seed"));
-                Path out = Path.of(a.require("tiny-weights", "out"));
-                dev.merv.examples.build.TinyWeights.ensure(out, a.getInt("seed", 0));
-                System.out.println("wrote merv-tiny backbones under " + out + " (use --weights_root " + out + ")");
-                return 0;
+    private static int generate(Flags f) {
+        Path run = f.path("run");
+        String prompt = f.require("prompt");
+        Path video = f.has("video") ? f.path("video") : null;
+        try (MervInference model = MervInference.load(run, inferenceOptions(f))) {
+            var tok = model.model().llm().text().tokenizer();
+            int maxNew = f.getInt("max_new_tokens", 512);
+            GenerationConfig cfg = f.has("temperature")
+                    ? GenerationConfig.sampling(maxNew, f.getDouble("temperature", 0.4), f.getInt("top_k", 0),
+                            f.getDouble("top_p", 1.0), f.getLong("seed", 0), Set.of(tok.eosId()), tok.padId())
+                    : model.greedy(maxNew);
+            MervInference.Answer a = model.generate(video, prompt, cfg, piece -> {
+                System.out.print(piece);
+                System.out.flush();
+            });
+            System.out.println();
+            if (a.text().isEmpty()) {
+                System.out.println("(empty answer: " + a.finish() + " after " + a.tokens().length + " token(s))");
             }
-        });
-        c.put("data synth", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Generate a synthetic Video-LLaVA-layout dataset (moving coloured shapes, Q&A, images, text rows)";
-            }
+        }
+        return 0;
+    }
 
-            @Override
-            public String usage() {
-                return "--out DIR [--videos N] [--seed S] [--faults] [--width W --height H --frames F --fps R]";
-            }
+    private static int evalMcq(Flags f) throws IOException {
+        Path run = f.path("run");
+        Path bench = f.path("benchmark");
+        try (MervInference model = MervInference.load(run, inferenceOptions(f))) {
+            Path out = f.path("out", run.resolve("eval").resolve(bench.getFileName().toString()));
+            McqEval.Result r = McqEval.run(model.model(), bench, out);
+            System.out.printf(Locale.ROOT, "eval-mcq: %s accuracy %.2f%% (%d/%d), predictions in %s%n",
+                    bench.getFileName(), 100 * r.accuracy(), r.correct(), r.total(), out.resolve("mcq_results.json"));
+        }
+        return 0;
+    }
 
-            @Override
-            public int run(String[] argv) throws Exception {
-                dev.merv.data.synth.SynthDataset.main(argv);
-                return 0;
-            }
-        });
-        c.put("data check", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)";
-            }
+    private static int demo(Flags f) throws IOException {
+        Demo.Settings d = Demo.Settings.defaults(f.path("out", Path.of("runs/demo")));
+        Demo.Settings s = new Demo.Settings(d.out(), f.getInt("videos", d.trainVideos()), f.getInt("heldback", d.heldBack()),
+                f.getInt("steps", d.steps()), f.getLong("seed", d.seed()), f.getInt("threads", d.threads()),
+                f.getDouble("lr", d.learningRate()));
+        System.out.println(Demo.run(s).line());
+        return 0;
+    }
 
-            @Override
-            public String usage() {
-                return "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]";
-            }
+    private static int synth(Flags f) throws IOException {
+        SynthDataset.Config d = SynthDataset.Config.of(f.path("out"), f.getInt("videos", 8), f.getLong("seed", 0));
+        SynthDataset.Config c = new SynthDataset.Config(d.out(), d.videos(), d.seed(), f.getInt("width", d.width()),
+                f.getInt("height", d.height()), f.getInt("frames", d.frames()), f.getInt("fps", d.fps()),
+                f.getBool("faults", false));
+        SynthDataset.Manifest m = SynthDataset.generate(c);
+        System.out.printf(Locale.ROOT, "wrote %s: %d align rows, %d finetune rows, %d injected faults (encoder %s)%n",
+                m.root(), m.alignEntries(), m.finetuneEntries(), m.faults().size(), VideoWriter.encoderName());
+        return 0;
+    }
 
-            @Override
-            public int run(String[] argv) {
-                return dev.merv.data.check.DatasetChecker.run(argv);
-            }
-        });
-        c.put("plot", new Main.Command() {
-            @Override
-            public String summary() {
-                return "Loss / LR / grad-norm / fusion-weight curves of a run directory as PNG files";
-            }
-
-            @Override
-            public String usage() {
-                return "--run DIR [--out DIR]";
-            }
-
-            @Override
-            public int run(String[] argv) throws Exception {
-                Args a = Args.parse("plot", argv, List.of("run", "out"));
-                Path run = Path.of(a.require("plot", "run"));
-                Path out = Path.of(a.get("out", run.resolve("plots").toString()));
-                List<Path> files = RunPlots.plotRun(run, out);
-                files.forEach(f -> System.out.println("wrote " + f));
-                if (files.isEmpty()) {
-                    System.err.println("plot: " + run.resolve("metrics.jsonl") + " holds no plottable metrics yet");
-                    return 1;
-                }
-                return 0;
-            }
-        });
+    private static int check(Flags f) {
+        Path root = f.path("root");
+        Path json = f.path("json");
+        Stage stage = Stage.parse(f.get("stage", "finetune"));
+        DatasetChecker.Options d = DatasetChecker.Options.defaults();
+        long timeoutMs = f.getLong("timeout_ms", d.decoder().timeoutNanos() / 1_000_000);
+        DatasetChecker.Options o = new DatasetChecker.Options(f.getInt("frames", d.frames()), f.getInt("threads", d.threads()),
+                d.decoder().withTimeout(timeoutMs * 1_000_000, DecodeClock.SYSTEM));
+        try {
+            DatasetChecker.Report r = DatasetChecker.check(DatasetRegistry.inVideoLlavaDir(root, stage), o);
+            r.write(json);
+            System.out.printf(Locale.ROOT, "%s: %d entries, %d usable, %d skipped %s -> %s%n", stage, r.entries(), r.usable(),
+                    r.skips().size(), r.skips().countsByReason(), json);
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            System.err.println("merv data check: cannot scan " + root + ": " + e.getMessage());
+            return 1;
+        }
     }
 }

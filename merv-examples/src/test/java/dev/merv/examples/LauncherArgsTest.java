@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.config.Stage;
-import dev.merv.examples.train.Pretrain;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,7 +82,7 @@ class LauncherArgsTest {
     @ParameterizedTest(name = "[{0}]")
     @MethodSource("guide")
     void trainingGuideCommandLinesParseToTheConfigTheyDescribe(String id, String script, Expected e) {
-        PretrainConfig c = Pretrain.parse(shellSplit(script).toArray(String[]::new)).config();
+        PretrainConfig c = PretrainCommand.parse(shellSplit(script).toArray(String[]::new)).config();
         ModelConfig m = c.model();
         assertThat(c.runId()).isEqualTo(id);
         assertThat(c.resolvedRunId()).isEqualTo(id);
@@ -165,35 +164,35 @@ class LauncherArgsTest {
 
     @Test
     void configProblemsAreAllReportedByParseWithoutTouchingWeights() {
-        assertThatThrownBy(() -> Pretrain.parse("--model.type", "merv-base", "--model.num_frames", "[16,16,32]",
+        assertThatThrownBy(() -> PretrainCommand.parse("--model.type", "merv-base", "--model.num_frames", "[16,16,32]",
                 "--weights_root", "/no/such/dir"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("model.num_frames");
-        assertThatThrownBy(() -> Pretrain.parse("--model.type", "merv-nope"))
+        assertThatThrownBy(() -> PretrainCommand.parse("--model.type", "merv-nope"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("model.type").hasMessageContaining("merv-base");
-        assertThatThrownBy(() -> Pretrain.parse("--model.type", "merv-base", "--model.no_such_field", "3"))
+        assertThatThrownBy(() -> PretrainCommand.parse("--model.type", "merv-base", "--model.no_such_field", "3"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no_such_field");
-        assertThatThrownBy(() -> Pretrain.parse("--model.type", "merv-base", "--weights.not-a-backbone", "/x"))
+        assertThatThrownBy(() -> PretrainCommand.parse("--model.type", "merv-base", "--weights.not-a-backbone", "/x"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("not-a-backbone");
     }
 
     @Test
     void pretrainsOwnFlagsAreParsed() {
-        Pretrain.Invocation inv = Pretrain.parse("--model.type", "merv-tiny", "--weights_root", "/w", "--precision", "fp32",
+        dev.merv.train.Training inv = PretrainCommand.parse("--model.type", "merv-tiny", "--weights_root", "/w", "--precision", "fp32",
                 "--recompute", "true", "--loader_threads", "3", "--stop_after_steps", "7", "--devices", "cpu",
                 "--weights.llama2-tiny-pure", "/llm");
         assertThat(inv.weights().root()).isEqualTo(Path.of("/w"));
         assertThat(inv.weights().explicit()).containsEntry("llama2-tiny-pure", Path.of("/llm"));
-        assertThat(inv.precision()).isEqualTo(dev.merv.core.train.Precision.FP32);
+        assertThat(inv.precision()).isEqualTo(dev.merv.core.model.Precision.FP32);
         assertThat(inv.recompute()).isTrue();
         assertThat(inv.loaderThreads()).isEqualTo(3);
         assertThat(inv.stopAfterSteps()).isEqualTo(7);
         assertThat(inv.config().devices()).isEqualTo("cpu");
         // backbone ids keep their dashes and dots even though the flag splitter normalises names
-        Pretrain.Invocation qwen = Pretrain.parse("--model.type", "merv-base", "--model.llm_backbone_id", "qwen2.5-7b-instruct",
+        dev.merv.train.Training qwen = PretrainCommand.parse("--model.type", "merv-base", "--model.llm_backbone_id", "qwen2.5-7b-instruct",
                 "--weights.qwen2.5-7b-instruct", "/q", "--weights.siglip-vit-b16-224px-all-no-cls=/s");
         assertThat(qwen.weights().explicit()).containsEntry("qwen2.5-7b-instruct", Path.of("/q"))
                 .containsEntry("siglip-vit-b16-224px-all-no-cls", Path.of("/s"));
@@ -209,13 +208,13 @@ class LauncherArgsTest {
         assertThat(noPrompt.err()).contains("--prompt is required");
         Launch unknown = Launch.run("generate", "--run", tmp.toString(), "--prompt", "hi", "--max_tokens", "3");
         assertThat(unknown.code()).isEqualTo(2);
-        assertThat(unknown.err()).contains("unknown option --max_tokens").contains("--max_new_tokens");
+        assertThat(unknown.err()).contains("unknown flag --max_tokens").contains("--max_new_tokens");
         Launch dangling = Launch.run("generate", "--run", tmp.toString(), "--prompt");
         assertThat(dangling.code()).isEqualTo(2);
         assertThat(dangling.err()).contains("--prompt needs a value");
         Launch notARun = Launch.run("generate", "--run", tmp.toString(), "--prompt", "hi");
         assertThat(notARun.code()).as("a directory that is no run").isEqualTo(2);
-        assertThat(notARun.err()).contains(Pretrain.RUN_CONFIG);
+        assertThat(notARun.err()).contains("config.json");
     }
 
     @Test
@@ -232,11 +231,22 @@ class LauncherArgsTest {
     void dataCheckNeedsRootAndJson(@TempDir Path tmp) {
         Launch noJson = Launch.run("data", "check", "--root", tmp.toString());
         assertThat(noJson.code()).isEqualTo(2);
-        assertThat(noJson.err()).contains("--json FILE are required");
+        assertThat(noJson.err()).contains("--json is required");
         Launch bad = Launch.run("data", "check", "--root", tmp.toString(), "--json", tmp.resolve("r.json").toString(),
                 "--colour", "red");
         assertThat(bad.code()).isEqualTo(2);
-        assertThat(bad.err()).contains("unknown argument '--colour'");
+        assertThat(bad.err()).contains("unknown flag --colour");
+        assertThat(tmp.resolve("r.json")).doesNotExist();
+    }
+
+    @Test
+    void dataCheckExitsOneWhenTheDatasetCannotBeRead(@TempDir Path tmp) throws Exception {
+        Path notArray = tmp.resolve("broken");
+        Files.createDirectories(notArray);
+        Files.writeString(notArray.resolve(dev.merv.data.videollava.DatasetRegistry.FINETUNE_JSON), "{\"not\": \"an array\"}");
+        Launch r = Launch.run("data", "check", "--root", notArray.toString(), "--json", tmp.resolve("r.json").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("cannot scan").contains(notArray.toString());
         assertThat(tmp.resolve("r.json")).doesNotExist();
     }
 
@@ -258,7 +268,7 @@ class LauncherArgsTest {
     void dataSynthAndTinyWeightsNeedOut() {
         Launch synth = Launch.run("data", "synth", "--videos", "2");
         assertThat(synth.code()).isEqualTo(2);
-        assertThat(synth.err()).contains("--out DIR is required");
+        assertThat(synth.err()).contains("--out is required");
         Launch tiny = Launch.run("tiny-weights", "--seed", "1");
         assertThat(tiny.code()).isEqualTo(2);
         assertThat(tiny.err()).contains("--out is required");

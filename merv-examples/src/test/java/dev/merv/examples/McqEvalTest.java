@@ -7,7 +7,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.data.synth.SynthDataset;
-import dev.merv.examples.infer.McqEval;
+import dev.merv.eval.McqEval;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

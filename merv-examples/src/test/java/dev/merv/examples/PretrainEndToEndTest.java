@@ -7,7 +7,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.train.Checkpoints;
 import dev.merv.core.train.StepRecord;
-import dev.merv.examples.train.Pretrain;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,7 +48,7 @@ class PretrainEndToEndTest {
         assertThat(ckpt.resolve("state.json")).isRegularFile();
         JsonObject state = JsonParser.parseString(Files.readString(ckpt.resolve("state.json"))).getAsJsonObject();
         assertThat(state.get("step").getAsLong()).isEqualTo(TinyRun.STEPS);
-        Path cfg = dir.resolve(Pretrain.RUN_CONFIG);
+        Path cfg = dir.resolve("config.json");
         assertThat(cfg).isRegularFile();
         JsonObject pc = JsonParser.parseString(Files.readString(cfg)).getAsJsonObject();
         assertThat(pc.toString()).contains("merv-tiny").contains("llama2-tiny-pure");
@@ -111,9 +110,9 @@ class PretrainEndToEndTest {
     void resumeWithALongerScheduleIsRefusedBeforeAnyStep(@TempDir Path tmp) throws Exception {
         TinyRun run = TinyRun.get();
         Path runRoot = run.copyRunRoot(tmp.resolve("runs"));
-        Pretrain.Invocation inv = Pretrain.parse(TinyRun.argv(run.root(), runRoot, "--resume", "true",
+        dev.merv.train.Training inv = PretrainCommand.parse(TinyRun.argv(run.root(), runRoot, "--resume", "true",
                 "--model.finetune_max_steps", "6"));
-        assertThatThrownBy(() -> Pretrain.run(inv)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(inv::run).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("schedule has 4 steps, this run 6");
         Path dir = runRoot.resolve(TinyRun.RUN_ID);
         assertThat(Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())).hasSize(4);
@@ -125,14 +124,14 @@ class PretrainEndToEndTest {
     void resumeContinuesTheStepNumbering(@TempDir Path tmp) throws Exception {
         TinyRun run = TinyRun.get();
         Path runRoot = tmp.resolve("runs");
-        List<StepRecord> first = Pretrain.run(Pretrain.parse(TinyRun.argv(run.root(), runRoot,
-                "--model.finetune_max_steps", "6", "--stop_after_steps", "4")));
+        List<StepRecord> first = PretrainCommand.parse(TinyRun.argv(run.root(), runRoot,
+                "--model.finetune_max_steps", "6", "--stop_after_steps", "4")).run().steps();
         assertThat(first).extracting(StepRecord::step).containsExactly(1L, 2L, 3L, 4L);
         Path dir = runRoot.resolve(TinyRun.RUN_ID);
         assertThat(Checkpoints.latest(dir).getFileName().toString()).startsWith("step-000004-");
 
-        List<StepRecord> more = Pretrain.run(Pretrain.parse(TinyRun.argv(run.root(), runRoot, "--resume", "true",
-                "--model.finetune_max_steps", "6")));
+        List<StepRecord> more = PretrainCommand.parse(TinyRun.argv(run.root(), runRoot, "--resume", "true",
+                "--model.finetune_max_steps", "6")).run().steps();
         assertThat(more).extracting(StepRecord::step).containsExactly(5L, 6L);
         assertThat(more).allSatisfy(r -> assertThat(r.loss()).isFinite());
         List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank()).toList();

@@ -2,8 +2,8 @@ package dev.merv.examples;
 
 import dev.merv.core.train.StepRecord;
 import dev.merv.data.synth.SynthDataset;
-import dev.merv.examples.build.TinyWeights;
-import dev.merv.examples.train.Pretrain;
+import dev.merv.build.TinyBackbones;
+import dev.merv.train.Training;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * four finetune steps on the CPU. Built on first use, deleted when the JVM exits. Tests that change a
  * run work on a {@link #copyRunRoot copy}.
  */
-record TinyRun(Path root, Path weights, Path data, Path videollava, Path runRoot, Path runDir, Pretrain.Invocation invocation,
+record TinyRun(Path root, Path weights, Path data, Path videollava, Path runRoot, Path runDir, Training training,
         List<StepRecord> records) {
 
     static final String RUN_ID = "e2e";
@@ -51,13 +51,13 @@ record TinyRun(Path root, Path weights, Path data, Path videollava, Path runRoot
 
     private static TinyRun create(Path root) throws IOException {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(root)));
-        Path weights = TinyWeights.ensure(root.resolve("weights"), 0);
+        Path weights = TinyBackbones.write(root.resolve("weights"), 0);
         Path videollava = root.resolve("data/download/videollava");
         SynthDataset.generate(SynthDataset.Config.of(videollava, 8, 1));
         Path runRoot = root.resolve("runs");
-        Pretrain.Invocation inv = Pretrain.parse(argv(root, runRoot));
-        List<StepRecord> records = Pretrain.run(inv);
-        return new TinyRun(root, weights, root.resolve("data"), videollava, runRoot, inv.config().runDir(), inv, records);
+        Training training = PretrainCommand.parse(argv(root, runRoot));
+        List<StepRecord> records = training.run().steps();
+        return new TinyRun(root, weights, root.resolve("data"), videollava, runRoot, training.runDir(), training, records);
     }
 
     /** A synthetic video of the training set. */

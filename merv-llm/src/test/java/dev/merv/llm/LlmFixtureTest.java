@@ -1,5 +1,6 @@
 package dev.merv.llm;
 
+import dev.merv.core.train.CausalLmLoss;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -52,7 +53,7 @@ class LlmFixtureTest {
                 logits = model.head(h);
             }
             f.assertMatches("output.logits", logits);
-            NDArray loss = CausalLmLoss.mean(logits, labels);
+            NDArray loss = CausalLmLoss.mean(CausalLmLoss.sum(logits, labels));
             f.assertMatches("output.loss", loss);
 
             JniUtils.backward((PtNDArray) loss, (PtNDArray) loss.onesLike(), false, false);

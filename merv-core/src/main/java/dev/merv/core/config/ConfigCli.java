@@ -26,9 +26,6 @@ public final class ConfigCli {
 
     private ConfigCli() {}
 
-    /** One {@code --name value} pair. */
-    public record Flag(String name, String value) {}
-
     /** Parses and validates. */
     public static PretrainConfig parse(String... args) {
         PretrainConfig c = parseUnvalidated(args);
@@ -38,11 +35,11 @@ public final class ConfigCli {
 
     /** Parses without validating (for tools that want to report problems themselves). */
     public static PretrainConfig parseUnvalidated(String... args) {
-        List<Flag> flags = flags(args);
+        List<Flags.Flag> flags = Flags.split(args);
         String modelType = null;
         String datasetType = null;
         Path configFile = null;
-        for (Flag f : flags) {
+        for (Flags.Flag f : flags) {
             switch (f.name()) {
                 case "model.type" -> modelType = RecordFields.unquote(f.value().trim());
                 case "dataset.type" -> datasetType = RecordFields.unquote(f.value().trim());
@@ -64,7 +61,7 @@ public final class ConfigCli {
                     DatasetConfig.registered(datasetType == null ? "videollava" : datasetType));
         }
         boolean broadcastFrames = false;
-        for (Flag f : flags) {
+        for (Flags.Flag f : flags) {
             String n = f.name();
             if (n.equals("model.type") || n.equals("dataset.type") || n.equals("config")) {
                 continue;
@@ -119,46 +116,4 @@ public final class ConfigCli {
         return b.toString();
     }
 
-    /** Splits {@code args} into flags; fails on a stray value naming it. */
-    public static List<Flag> flags(String... args) {
-        List<Flag> out = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--") || a.length() == 2) {
-                throw new ConfigException("unexpected argument '" + a + "': flags look like --model.num_frames [16,16,32,16]"
-                        + " or --stage=finetune");
-            }
-            String body = a.substring(2);
-            String name;
-            String value;
-            int eq = body.indexOf('=');
-            if (eq >= 0) {
-                name = body.substring(0, eq);
-                value = body.substring(eq + 1);
-            } else {
-                name = body;
-                if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-                    value = args[++i];
-                } else {
-                    value = "true";
-                }
-            }
-            // a bracket list the shell split at spaces: join it back
-            String v = value.trim();
-            if ((v.startsWith("[") || v.startsWith("'[") || v.startsWith("\"[")) && !closes(v)) {
-                StringBuilder b = new StringBuilder(value);
-                while (i + 1 < args.length && !closes(b.toString().trim())) {
-                    b.append(' ').append(args[++i]);
-                }
-                value = b.toString();
-            }
-            out.add(new Flag(name.replace('-', '_'), value));
-        }
-        return out;
-    }
-
-    private static boolean closes(String v) {
-        String u = RecordFields.unquote(v);
-        return u.endsWith("]");
-    }
 }

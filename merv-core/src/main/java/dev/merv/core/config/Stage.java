@@ -1,15 +1,14 @@
 package dev.merv.core.config;
 
-import dev.merv.core.nn.Param;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Training stages (merv-reference.md §1.4): which top-level modules train and which hyper-parameter
  * family the run copies ({@code align}-suffixed stages take {@code align_*}, {@code finetune}-suffixed
- * ones {@code finetune_*}). Encoders are always frozen. The one stage type of merv: the config, the
- * model's freezing and the trainer all use it.
+ * ones {@code finetune_*}). Encoders are always frozen. The one stage type of merv: the config, the data
+ * path, the model's freezing ({@code Merv.applyStage}, the only place that sets what trains) and the
+ * trainer all use it.
  */
 public enum Stage {
     /** Projectors + fusion train; encoders and LLM frozen. */
@@ -86,22 +85,6 @@ public enum Stage {
             }
         }
         return false;
-    }
-
-    /**
-     * Marks every parameter under a trainable module ({@code projectors.}, {@code feature_fusion.},
-     * {@code llm_backbone.}) trainable and the rest frozen; returns the number of trainable elements.
-     */
-    public long applyFreezing(Map<String, Param> params) {
-        long n = 0;
-        for (Map.Entry<String, Param> e : params.entrySet()) {
-            boolean t = trains(e.getKey());
-            e.getValue().setTrainable(t);
-            if (t) {
-                n += e.getValue().numel();
-            }
-        }
-        return n;
     }
 
     private void requireImplemented() {

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.core.config.ConfigValidator;
 import dev.merv.core.config.ModelConfig;
@@ -23,6 +22,8 @@ import dev.merv.core.projector.Projectors;
 import dev.merv.core.projector.ReferenceInit;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.train.CausalLmLoss;
+import dev.merv.core.train.LossSum;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -228,19 +229,8 @@ public final class Merv {
      * implemented (as in the reference).
      */
     public void applyStage(Stage stage) {
-        if (stage == Stage.FULL_FINETUNE) {
-            throw new UnsupportedOperationException("stage full-finetune is not implemented (the reference raises too)");
-        }
-        for (VideoEncoder e : encoders) {
-            if (e.module() != null) {
-                e.module().setTrainable(false);
-            }
-        }
-        if (llm.module() != null) {
-            llm.module().setTrainable(stage.trainsLlm());
-        }
-        projectors.setTrainable(true);
-        fusion.setTrainable(true);
+        List<String> trains = stage.trainableModules();
+        root.children().forEach((key, module) -> module.setTrainable(trains.contains(key)));
         Map<String, Param> fp = fusion.namedParameters();
         for (String dead : fusion.unusedParameters()) {
             fp.get(dead).setTrainable(false);
@@ -250,28 +240,6 @@ public final class Merv {
     /** The top-level modules whose weights a checkpoint of {@code stage} holds (the reference's trainable keys). */
     public static List<String> trainableModuleKeys(Stage stage) {
         return stage.trainableModules();
-    }
-
-    /**
-     * Whether a finetune run must load stage-1 weights: false for {@code no-align} architectures (they start
-     * from fresh projectors and fusion) and for align stages.
-     */
-    public boolean needsAlignWeights(Stage stage) {
-        return !startingCheckpointModules(stage).isEmpty();
-    }
-
-    /**
-     * The modules a run of {@code stage} loads from its starting checkpoint (§1.4), made explicit (W9):
-     * nothing for {@code no-align} architectures or align stages; {@code finetune} loads only
-     * {@code projectors} (parity: the reference drops the stage-1 LLM and fusion); {@code second_finetune}
-     * loads projectors, LLM and fusion from {@code --pretrained_checkpoint}.
-     */
-    public List<String> startingCheckpointModules(Stage stage) {
-        if (arch.noAlign() || stage.isAlign()) {
-            return List.of();
-        }
-        return stage == Stage.SECOND_FINETUNE ? List.of("projectors", "llm_backbone", "feature_fusion")
-                : List.of("projectors");
     }
 
     // ------------------------------------------------------------------------------ forward
@@ -285,9 +253,8 @@ public final class Merv {
     public MervOutput forward(MervBatch batch, LlmRunner runner) {
         SplicedInputs in = splice(batch);
         NDArray logits = runner.run(llm, in.embeddings(), in.attentionMask());
-        NDArray[] loss = loss(logits, in.labels());
-        long count = supervisedCount(in.labels());
-        return new MervOutput(logits, loss[0], loss[1], count, in);
+        LossSum loss = CausalLmLoss.sum(logits, in.labels());
+        return new MervOutput(logits, CausalLmLoss.mean(loss), loss.summed(), loss.tokens(), in);
     }
 
     /**
@@ -479,41 +446,6 @@ public final class Merv {
         }
         int rows = (int) w.getShape().get(0);
         lastMixingWeights = new MixingWeights(config.videoBackboneIds(), rows, Torch.toFloatArray(w));
-    }
-
-    /**
-     * The reference loss on spliced labels: logits upcast to fp32, shifted by one, cross-entropy summed over
-     * labels != -100. Returns {@code [mean, sum]}; the mean is {@code sum / count} (0 with a graph when no
-     * label is supervised, where the reference would give NaN).
-     */
-    public NDArray[] loss(NDArray logits, NDArray labels) {
-        long s = logits.getShape().get(1);
-        long v = logits.getShape().get(2);
-        NDArray lf = Torch.to(logits, ScalarType.FLOAT32);
-        try (NDArray shifted = lf.get(":, 0:" + (s - 1) + ", :"); NDArray flat = shifted.reshape(-1, v);
-                NDArray target = labels.get(":, 1:" + s).reshape(-1)) {
-            NDArray sum = Torch.crossEntropy(flat, target, Torch.Reduction.SUM, MervBatch.IGNORE_INDEX);
-            long count = supervisedCount(labels);
-            // libtorch-owned scalars: the mean may be back-propagated long after this call (Torch.mulScalar)
-            NDArray mean = count > 0 ? Torch.divScalar(sum, (float) count) : Torch.mulScalar(sum, 0f);
-            if (lf != logits) {
-                lf.close();
-            }
-            return new NDArray[] {mean, sum};
-        }
-    }
-
-    /** Shifted labels != -100. */
-    public static long supervisedCount(NDArray labels) {
-        long t = labels.getShape().get(1);
-        long[] lab = labels.toType(DataType.INT64, false).toLongArray();
-        long n = 0;
-        for (int i = 0; i < lab.length; i++) {
-            if (i % t != 0 && lab[i] != MervBatch.IGNORE_INDEX) {
-                n++;
-            }
-        }
-        return n;
     }
 
     private static ScalarType projectorDtype(Projector p) {

@@ -8,6 +8,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.SafeTensors;
+import dev.merv.core.weights.SafeTensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +51,107 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
+    /**
+     * What {@code state.json} records besides the tensors: where training stands and how to continue it.
+     *
+     * @param stepInEpoch the sampler position (global batches already taken from {@code epoch})
+     * @param scheduleTotalSteps the schedule length T; a resume with another T is refused
+     */
+    public record State(long step, int epoch, long stepInEpoch, int replicas, int nonFiniteInRow, double lastLoss,
+            double peakLr, long scheduleTotalSteps, long warmupSteps, String firstStep, double nextLr, long seed,
+            BatchPlan plan) {
+
+        JsonObject toJson() {
+            JsonObject state = new JsonObject();
+            state.addProperty("step", step);
+            state.addProperty("epoch", epoch);
+            state.addProperty("step_in_epoch", stepInEpoch);
+            state.addProperty("replicas", replicas);
+            state.addProperty("nonfinite_in_row", nonFiniteInRow);
+            state.addProperty("last_loss", lastLoss);
+            JsonObject sched = new JsonObject();
+            sched.addProperty("type", "linear-warmup+cosine-decay");
+            sched.addProperty("peak_lr", peakLr);
+            sched.addProperty("total_steps", scheduleTotalSteps);
+            sched.addProperty("warmup_steps", warmupSteps);
+            sched.addProperty("first_step", firstStep);
+            sched.addProperty("next_lr", nextLr);
+            state.add("scheduler", sched);
+            JsonObject rng = new JsonObject();
+            rng.addProperty("kind", "counter: every random draw derives from (seed, epoch, step, rank, micro)");
+            rng.addProperty("seed", seed);
+            state.add("rng", rng);
+            state.add("plan", GSON.toJsonTree(plan));
+            return state;
+        }
+
+        static State fromJson(JsonObject o, Path file) {
+            try {
+                JsonObject sched = o.getAsJsonObject("scheduler");
+                return new State(o.get("step").getAsLong(), o.get("epoch").getAsInt(), o.get("step_in_epoch").getAsLong(),
+                        o.get("replicas").getAsInt(), o.get("nonfinite_in_row").getAsInt(), o.get("last_loss").getAsDouble(),
+                        sched.get("peak_lr").getAsDouble(), sched.get("total_steps").getAsLong(),
+                        sched.get("warmup_steps").getAsLong(), sched.get("first_step").getAsString(),
+                        sched.get("next_lr").getAsDouble(), o.getAsJsonObject("rng").get("seed").getAsLong(),
+                        GSON.fromJson(o.get("plan"), BatchPlan.class));
+            } catch (RuntimeException e) {
+                throw new IllegalStateException(file + ": not a merv checkpoint state (" + e.getMessage() + ")", e);
+            }
+        }
+    }
+
+    /** {@code step-XXXXXX-epoch-YY-loss=L.LLLL}: the reference's checkpoint name for a state. */
+    static String name(long step, int epoch, double loss) {
+        return String.format(java.util.Locale.ROOT, "step-%06d-epoch-%02d-loss=%.4f", step, epoch, loss);
+    }
+
+    /** A fresh temporary directory for checkpoint {@code name} under {@code runDir/checkpoints}. */
+    static Path begin(Path runDir, String name) {
+        Path tmp = runDir.resolve("checkpoints").resolve(".tmp-" + name);
+        try {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + tmp, e);
+        }
+        return tmp;
+    }
+
+    /** Replica {@code rank}'s optimizer shard (masters, moments, step counts, the bucket layout). */
+    static void writeShard(Path tmp, int rank, int replicas, ZeroShard shard, FlatLayout layout) {
+        SafeTensorsWriter.write(tmp.resolve(shardFile(rank, replicas)), shard.stateTensors(),
+                shardMetadata(layout, shard.steps));
+    }
+
+    /** The trainable weights in fp32 under their model names (what inference and a stage hand-off read). */
+    static void writeModel(Path tmp, Map<String, NDArray> weights) {
+        SafeTensorsWriter.write(tmp.resolve(MODEL), weights, Map.of("format", "pt"));
+    }
+
+    /**
+     * Finishes a checkpoint: {@code state.json}, the run's configuration files, then the atomic rename,
+     * the {@code latest} pointer and rotation. Returns the checkpoint directory.
+     */
+    static Path commit(Path tmp, State state, Map<String, String> configFiles, int keep) {
+        Path dir = tmp.getParent();
+        String name = tmp.getFileName().toString().substring(".tmp-".length());
+        Path target = dir.resolve(name);
+        try {
+            for (Map.Entry<String, String> e : configFiles.entrySet()) {
+                Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+            }
+            Files.writeString(tmp.resolve(STATE), new com.google.gson.GsonBuilder().setPrettyPrinting().create()
+                    .toJson(state.toJson()), StandardCharsets.UTF_8);
+            deleteTree(target);
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot finish checkpoint " + target, e);
+        }
+        writeAtomically(dir.resolve(LATEST), name);
+        rotate(dir, keep);
+        return target;
+    }
+
     static String shardFile(int rank, int replicas) {
         return "optimizer-rank-" + rank + "-of-" + replicas + ".safetensors";
     }
@@ -81,16 +183,22 @@ public final class Checkpoints {
         }
     }
 
-    static JsonObject readState(Path ckpt) {
+    /** The state of a checkpoint directory; fails naming the directory when it is not a merv checkpoint. */
+    public static State readState(Path ckpt) {
         Path f = ckpt.resolve(STATE);
         if (!Files.exists(f)) {
             throw new IllegalStateException("not a merv checkpoint: " + ckpt + " has no " + STATE);
         }
         try {
-            return GSON.fromJson(Files.readString(f), JsonObject.class);
+            return State.fromJson(GSON.fromJson(Files.readString(f), JsonObject.class), f);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + f, e);
         }
+    }
+
+    /** The trainable weights file of a checkpoint directory ({@code model.safetensors}). */
+    public static Path modelFile(Path ckpt) {
+        return ckpt.resolve(MODEL);
     }
 
     static void writeAtomically(Path file, String text) {

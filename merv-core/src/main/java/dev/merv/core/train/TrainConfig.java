@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.model.Precision;
 import dev.merv.core.config.Stage;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -59,9 +60,6 @@ public final class TrainConfig {
     public boolean resume = false;
     /** {@code --resume_from_checkpoint}: continue from this checkpoint directory. */
     public String resumeFromCheckpoint;
-
-    /** Apply {@link Stage#applyFreezing} to the model's parameters (off for models without MERV's module names). */
-    public boolean applyStageFreezing = true;
 
     /** Consecutive non-finite steps (loss or gradient norm) after which the run stops with a checkpoint. */
     public int maxNonFiniteSteps = 5;

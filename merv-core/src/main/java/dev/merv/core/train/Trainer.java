@@ -1,21 +1,18 @@
 package dev.merv.core.train;
 
-import dev.merv.core.config.Stage;
+import dev.merv.core.model.Precision;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import dev.merv.core.weights.SafeTensorsWriter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -71,6 +68,9 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         TrainableModel<B> create(int rank, Device device, NDManager manager);
     }
 
+    /** The trainer's own settings in a run directory and in each checkpoint. */
+    public static final String TRAIN_CONFIG = "train-config.json";
+
     private final TrainConfig cfg;
     private final BatchSource<B> source;
     private final List<Device> devices;
@@ -83,7 +83,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private final FlatLayout layout;
     private final LrSchedule schedule;
     private final Path runDir;
-    private final JsonObject modelConfig;
+    private final String runConfig;
     private final List<StepRecord> history = new ArrayList<>();
     private final PrintStream console = System.err;
 
@@ -93,13 +93,19 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private int nonFiniteInRow;
     private double lastLoss = Double.POSITIVE_INFINITY;
     private long lastCheckpointStep = -1;
+    private boolean closed;
     private java.util.function.Consumer<StepRecord> listener = r -> { };
 
-    public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, JsonObject modelConfig) {
+    /**
+     * @param runConfig the run's configuration as its recipe writes it (for MERV, the reference's full
+     *     {@code config.json} text), written as {@code config.json} in the run directory and in every
+     *     checkpoint; null writes none. The trainer's own settings always go to {@code train-config.json}.
+     */
+    public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, String runConfig) {
         cfg.validate();
         this.cfg = cfg;
         this.source = source;
-        this.modelConfig = modelConfig == null ? new JsonObject() : modelConfig;
+        this.runConfig = runConfig;
         this.devices = Devices.parse(cfg.devices);
         this.plan = BatchPlan.of(cfg.globalBatchSize, cfg.perDeviceBatchSize, devices.size());
         this.collective = new InProcessCollective(devices.size());
@@ -123,9 +129,6 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             managers.add(NDManager.newBaseManager(devices.get(r)));
         }
         List<TrainableModel<B>> models = onAll(r -> factory.create(r, devices.get(r), managers.get(r)));
-        if (cfg.stage != null && cfg.applyStageFreezing) {
-            onAll(r -> cfg.stage.applyFreezing(models.get(r).parameters()));
-        }
         List<String> names = new ArrayList<>();
         List<long[]> shapes = new ArrayList<>();
         models.get(0).parameters().forEach((n, p) -> {
@@ -227,22 +230,12 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         return List.copyOf(history);
     }
 
-    /** Writes a checkpoint of the current state and returns its directory. */
+    /** Writes a checkpoint of the current state and returns its directory ({@link Checkpoints} holds the format). */
     public Path checkpoint() {
-        Path dir = runDir.resolve("checkpoints");
-        String name = String.format(Locale.ROOT, "step-%06d-epoch-%02d-loss=%.4f", globalStep, epoch, lastLoss);
-        Path tmp = dir.resolve(".tmp-" + name);
-        Path target = dir.resolve(name);
-        try {
-            Checkpoints.deleteTree(tmp);
-            Files.createDirectories(tmp);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + tmp, e);
-        }
+        Path tmp = Checkpoints.begin(runDir, Checkpoints.name(globalStep, epoch, lastLoss));
         onAll(r -> {
             Replica<B> rep = replicas.get(r);
-            SafeTensorsWriter.write(tmp.resolve(Checkpoints.shardFile(r, devices.size())), rep.shard.stateTensors(),
-                    Checkpoints.shardMetadata(layout, rep.shard.steps));
+            Checkpoints.writeShard(tmp, r, devices.size(), rep.shard, layout);
             Map<String, NDArray> weights = new TreeMap<>();
             try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
                 rep.shard.gatherMasters(collective, (e, v) -> {
@@ -253,57 +246,30 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                     }
                 });
                 if (r == 0) {
-                    SafeTensorsWriter.write(tmp.resolve(Checkpoints.MODEL), weights, Map.of("format", "pt"));
+                    Checkpoints.writeModel(tmp, weights);
                 }
             }
             return null;
         });
-        JsonObject state = new JsonObject();
-        state.addProperty("step", globalStep);
-        state.addProperty("epoch", epoch);
-        state.addProperty("step_in_epoch", stepInEpoch);
-        state.addProperty("replicas", devices.size());
-        state.addProperty("nonfinite_in_row", nonFiniteInRow);
-        state.addProperty("last_loss", lastLoss);
-        JsonObject sched = new JsonObject();
-        sched.addProperty("type", "linear-warmup+cosine-decay");
-        sched.addProperty("peak_lr", schedule.peak());
-        sched.addProperty("total_steps", schedule.totalSteps());
-        sched.addProperty("warmup_steps", schedule.warmupSteps());
-        sched.addProperty("first_step", schedule.firstStep().name());
-        sched.addProperty("next_lr", schedule.lr(globalStep));
-        state.add("scheduler", sched);
-        JsonObject rng = new JsonObject();
-        rng.addProperty("kind", "counter: every random draw derives from (seed, epoch, step, rank, micro)");
-        rng.addProperty("seed", cfg.seed);
-        state.add("rng", rng);
-        state.add("plan", new GsonBuilder().create().toJsonTree(plan));
-        try {
-            Files.writeString(tmp.resolve(Checkpoints.STATE), new GsonBuilder().setPrettyPrinting().create().toJson(state));
-            Files.writeString(tmp.resolve("config.json"), configJson());
-            Checkpoints.deleteTree(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot finish checkpoint " + target, e);
-        }
-        Checkpoints.writeAtomically(dir.resolve(Checkpoints.LATEST), name);
-        Checkpoints.rotate(dir, cfg.keepCheckpoints);
+        Checkpoints.State state = new Checkpoints.State(globalStep, epoch, stepInEpoch, devices.size(), nonFiniteInRow,
+                lastLoss, schedule.peak(), schedule.totalSteps(), schedule.warmupSteps(), schedule.firstStep().name(),
+                schedule.lr(globalStep), cfg.seed, plan);
+        Path target = Checkpoints.commit(tmp, state, configFiles(), cfg.keepCheckpoints);
         lastCheckpointStep = globalStep;
         return target;
     }
 
     private void restore(Path ckpt) {
-        JsonObject state = Checkpoints.readState(ckpt);
-        long total = state.getAsJsonObject("scheduler").get("total_steps").getAsLong();
-        if (total != schedule.totalSteps()) {
-            throw new IllegalStateException("resume from " + ckpt + ": its schedule has " + total + " steps, this run "
-                    + schedule.totalSteps() + " (changed epochs, max_steps, batch sizes or data?)");
+        Checkpoints.State state = Checkpoints.readState(ckpt);
+        if (state.scheduleTotalSteps() != schedule.totalSteps()) {
+            throw new IllegalStateException("resume from " + ckpt + ": its schedule has " + state.scheduleTotalSteps()
+                    + " steps, this run " + schedule.totalSteps() + " (changed epochs, max_steps, batch sizes or data?)");
         }
-        globalStep = state.get("step").getAsLong();
-        epoch = state.get("epoch").getAsInt();
-        stepInEpoch = state.get("step_in_epoch").getAsLong();
-        nonFiniteInRow = state.get("nonfinite_in_row").getAsInt();
-        lastLoss = state.get("last_loss").getAsDouble();
+        globalStep = state.step();
+        epoch = state.epoch();
+        stepInEpoch = state.stepInEpoch();
+        nonFiniteInRow = state.nonFiniteInRow();
+        lastLoss = state.lastLoss();
         lastCheckpointStep = globalStep;
         onAll(r -> {
             Replica<B> rep = replicas.get(r);
@@ -321,17 +287,23 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         }
     }
 
-    private String configJson() {
-        JsonObject o = new JsonObject();
-        o.add("train", cfg.toJson());
-        o.add("model", modelConfig);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
+    /** {@code train-config.json} (the trainer's settings) and, when given, the run's {@code config.json}. */
+    private Map<String, String> configFiles() {
+        com.google.gson.Gson pretty = new GsonBuilder().setPrettyPrinting().create();
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(TRAIN_CONFIG, pretty.toJson(cfg.toJson()));
+        if (runConfig != null) {
+            files.put("config.json", runConfig);
+        }
+        return files;
     }
 
     private void writeConfig() {
         try {
             Files.createDirectories(runDir.resolve("checkpoints"));
-            Files.writeString(runDir.resolve("config.json"), configJson());
+            for (Map.Entry<String, String> e : configFiles().entrySet()) {
+                Files.writeString(runDir.resolve(e.getKey()), e.getValue());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the run directory " + runDir, e);
         }
@@ -444,8 +416,17 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         return List.copyOf(history);
     }
 
-    /** Replica {@code rank}'s model (its trainable parameters hold the compute copies of the masters). */
+    /**
+     * Replica {@code rank}'s model (its trainable parameters hold the compute copies of the masters). It
+     * lives as long as the trainer: after {@link #close} its weights are released, so read what you need
+     * before, or load the run's checkpoint afterwards.
+     */
     public TrainableModel<B> model(int rank) {
+        if (closed) {
+            throw new IllegalStateException("the trainer is closed and its models' weights are released; use the model"
+                    + " before closing the trainer (e.g. in an afterTraining listener) or load the run's checkpoint"
+                    + " from " + runDir.resolve("checkpoints"));
+        }
         return replicas.get(rank).model;
     }
 
@@ -482,6 +463,10 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             onAll(r -> {
                 replicas.get(r).close();

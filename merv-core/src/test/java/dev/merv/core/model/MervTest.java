@@ -12,6 +12,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.config.Stage;
+import dev.merv.core.train.StageHandOff;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.Torch;
 import java.util.ArrayList;
@@ -284,14 +285,14 @@ class MervTest {
         }
         assertThatThrownBy(() -> merv.applyStage(Stage.FULL_FINETUNE)).isInstanceOf(UnsupportedOperationException.class);
         // no-align: finetune starts from fresh projectors; merv-full's arch needs the align weights
-        assertThat(merv.needsAlignWeights(Stage.FINETUNE)).isFalse();
-        assertThat(merv.startingCheckpointModules(Stage.SECOND_FINETUNE)).isEmpty();
+        assertThat(StageHandOff.modules(Stage.FINETUNE, merv.arch())).isEmpty();
+        assertThat(StageHandOff.modules(Stage.SECOND_FINETUNE, merv.arch())).isEmpty();
         cfg = cfg.with("arch_specifier", "3davg+linear");
         Merv twoStage = merv(null);
-        assertThat(twoStage.startingCheckpointModules(Stage.ALIGN)).isEmpty();
-        assertThat(twoStage.startingCheckpointModules(Stage.FULL_ALIGN)).isEmpty();
-        assertThat(twoStage.startingCheckpointModules(Stage.FINETUNE)).containsExactly("projectors");
-        assertThat(twoStage.startingCheckpointModules(Stage.SECOND_FINETUNE))
+        assertThat(StageHandOff.modules(Stage.ALIGN, twoStage.arch())).isEmpty();
+        assertThat(StageHandOff.modules(Stage.FULL_ALIGN, twoStage.arch())).isEmpty();
+        assertThat(StageHandOff.modules(Stage.FINETUNE, twoStage.arch())).containsExactly("projectors");
+        assertThat(StageHandOff.modules(Stage.SECOND_FINETUNE, twoStage.arch()))
                 .containsExactly("projectors", "llm_backbone", "feature_fusion");
     }
 

@@ -76,7 +76,7 @@ class ResumeTest {
 
         // run directory: config, one metrics line per step (the resumed run appends without duplicates), rotation
         Path run = root.resolve("res");
-        assertThat(run.resolve("config.json")).exists();
+        assertThat(run.resolve(Trainer.TRAIN_CONFIG)).exists();
         List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
         assertThat(lines).hasSize(STEPS);
         assertThat(lines.get(0)).contains("\"step\":1", "\"lr\":0.0", "\"grad_norm\"", "\"tokens_per_s\"",

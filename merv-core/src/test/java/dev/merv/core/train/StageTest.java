@@ -26,18 +26,16 @@ class StageTest {
                 "feature_fusion.Q", "llm_backbone.llm.model.embed_tokens.weight")) {
             params.put(n, new Param(n, 2, 2));
         }
-        Stage.ALIGN.applyFreezing(params);
-        assertThat(params.values().stream().filter(Param::trainable).map(Param::name))
+        assertThat(params.keySet().stream().filter(Stage.ALIGN::trains))
                 .containsExactly("projectors.0.projector.projector.weight", "feature_fusion.Q");
-        Stage.FINETUNE.applyFreezing(params);
-        assertThat(params.get("llm_backbone.llm.model.embed_tokens.weight").trainable()).isTrue();
-        assertThat(params.get("video_backbones.0.featurizer.blocks.0.attn.qkv.weight").trainable()).isFalse();
+        assertThat(Stage.FINETUNE.trains("llm_backbone.llm.model.embed_tokens.weight")).isTrue();
+        assertThat(Stage.FINETUNE.trains("video_backbones.0.featurizer.blocks.0.attn.qkv.weight")).isFalse();
         assertThat(Stage.FULL_ALIGN.trains("llm_backbone.llm.lm_head.weight")).isTrue();
         assertThat(Stage.FULL_ALIGN.hyperParameterFamily()).isEqualTo("align");
         assertThat(Stage.SECOND_FINETUNE.hyperParameterFamily()).isEqualTo("finetune");
         assertThat(Stage.parse("full-align")).isEqualTo(Stage.FULL_ALIGN);
         assertThat(Stage.FULL_ALIGN.metricPrefix()).isEqualTo("Full-align");
-        assertThatThrownBy(() -> Stage.FULL_FINETUNE.applyFreezing(params)).hasMessageContaining("not implemented");
+        assertThatThrownBy(() -> Stage.FULL_FINETUNE.trains("feature_fusion.Q")).hasMessageContaining("not implemented");
         assertThatThrownBy(() -> Stage.parse("pretrain")).hasMessageContaining("stage='pretrain' is not a stage");
     }
 

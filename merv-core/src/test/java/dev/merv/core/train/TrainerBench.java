@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.model.Precision;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import java.io.BufferedReader;
@@ -98,7 +99,6 @@ public final class TrainerBench {
         c.precision = Precision.FP32;
         c.recompute = recompute;
         c.console = false;
-        c.applyStageFreezing = false;
         c.saveCheckpointAfter = 1_000_000;
         c.keepCheckpoints = 1;
         TinySource src = new TinySource(BATCH * (WARMUP + steps), SEQ, VOCAB, 1);

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.model.Precision;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

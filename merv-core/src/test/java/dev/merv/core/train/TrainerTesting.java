@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.model.Precision;
 import dev.merv.core.config.Stage;
 import ai.djl.ndarray.NDArray;
 import dev.merv.core.nn.Param;
@@ -36,7 +37,6 @@ final class TrainerTesting {
         c.precision = Precision.FP32;
         c.recompute = false;
         c.console = false;
-        c.applyStageFreezing = false;
         c.saveCheckpointAfter = 1000;
         c.keepCheckpoints = 2;
         c.bucketCapElements = 700;

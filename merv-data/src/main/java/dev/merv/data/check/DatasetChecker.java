@@ -3,12 +3,9 @@ package dev.merv.data.check;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.merv.data.image.ImageDecoder;
-import dev.merv.data.video.DecodeClock;
 import dev.merv.data.video.VideoDecoder;
-import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.DatasetRegistry.DatasetFiles;
 import dev.merv.data.videollava.Entry;
-import dev.merv.data.videollava.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,11 +23,8 @@ import java.util.concurrent.Future;
  * under the root, decode the sampled frames of every video and every image — and reports each row
  * that would be skipped, with its index, JSON file, media path and reason.
  *
- * <p>Command line ({@code merv data check}): {@code check --root DIR [--stage align|finetune]
- * --json FILE [--frames K] [--threads N] [--timeout-ms T]}, where DIR is the Video-LLaVA folder
- * holding the stage's JSON. Writes {@code {"entries": N, "usable": N, "skipped": [{"index", "json",
- * "path", "reason", "detail"}]}} and exits 0 whenever the dataset could be scanned, whatever it
- * skipped; 2 for bad arguments, 1 when the JSON cannot be read at all.
+ * <p>The report ({@link Report#write}) is {@code {"entries": N, "usable": N, "skipped": [{"index", "json",
+ * "path", "reason", "detail"}]}}; {@code ./merv data check} writes it.
  */
 public final class DatasetChecker {
 
@@ -54,6 +47,17 @@ public final class DatasetChecker {
             o.addProperty("usable", usable);
             o.add("skipped", skips.toJson());
             return o;
+        }
+
+        /** Writes the report as JSON (atomically), creating the parent directory. */
+        public void write(Path json) throws IOException {
+            Path parent = json.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path tmp = parent.resolve(json.getFileName() + ".tmp");
+            Files.writeString(tmp, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(toJson())
+                    + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
@@ -121,7 +125,7 @@ public final class DatasetChecker {
         }
     }
 
-    /** Entry indices listed as skipped in a report written by {@link #run} (to leave them out of sampling). */
+    /** Entry indices listed as skipped in a report written by {@link Report#write} (to leave them out of sampling). */
     public static java.util.Set<Integer> skippedIndices(Path reportJson) throws IOException {
         JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(reportJson)).getAsJsonObject();
         java.util.Set<Integer> out = new java.util.TreeSet<>();
@@ -130,62 +134,5 @@ public final class DatasetChecker {
         }
         o.getAsJsonArray("skipped").forEach(e -> out.add(e.getAsJsonObject().get("index").getAsInt()));
         return out;
-    }
-
-    public static void main(String[] args) {
-        System.exit(run(args));
-    }
-
-    /** The command's logic; returns the exit code. */
-    public static int run(String[] args) {
-        Path root = null;
-        Path json = null;
-        Stage stage = Stage.FINETUNE;
-        Options o = Options.defaults();
-        int frames = o.frames();
-        int threads = o.threads();
-        long timeoutMs = o.decoder().timeoutNanos() / 1_000_000;
-        try {
-            int i = 0;
-            if (i < args.length && args[i].equals("check")) {
-                i++;
-            }
-            for (; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--root" -> root = Path.of(args[++i]);
-                    case "--stage" -> stage = Stage.parse(args[++i]);
-                    case "--json" -> json = Path.of(args[++i]);
-                    case "--frames" -> frames = Integer.parseInt(args[++i]);
-                    case "--threads" -> threads = Integer.parseInt(args[++i]);
-                    case "--timeout-ms" -> timeoutMs = Long.parseLong(args[++i]);
-                    default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
-                }
-            }
-            if (root == null || json == null) {
-                throw new IllegalArgumentException("--root DIR and --json FILE are required");
-            }
-        } catch (RuntimeException e) {
-            System.err.println("check: " + e.getMessage());
-            System.err.println("usage: check --root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N]"
-                    + " [--timeout-ms T]");
-            return 2;
-        }
-        Options opts = new Options(frames, threads,
-                o.decoder().withTimeout(timeoutMs * 1_000_000, DecodeClock.SYSTEM));
-        try {
-            Report r = check(DatasetRegistry.inVideoLlavaDir(root, stage), opts);
-            Path parent = json.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            Files.writeString(json, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
-                    .toJson(r.toJson()) + "\n", StandardCharsets.UTF_8);
-            System.out.printf(Locale.ROOT, "%s: %d entries, %d usable, %d skipped %s -> %s%n", stage.name().toLowerCase(Locale.ROOT),
-                    r.entries(), r.usable(), r.skips().size(), r.skips().countsByReason(), json);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            System.err.println("check: cannot scan " + root + ": " + e.getMessage());
-            return 1;
-        }
     }
 }

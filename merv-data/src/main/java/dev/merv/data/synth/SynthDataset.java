@@ -77,37 +77,6 @@ public final class SynthDataset {
 
     private SynthDataset() {}
 
-    public static void main(String[] args) throws IOException {
-        Path out = null;
-        int videos = 8;
-        long seed = 0;
-        boolean faults = false;
-        int w = 128;
-        int h = 96;
-        int frames = 48;
-        int fps = 16;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--out" -> out = Path.of(args[++i]);
-                case "--videos" -> videos = Integer.parseInt(args[++i]);
-                case "--seed" -> seed = Long.parseLong(args[++i]);
-                case "--faults" -> faults = true;
-                case "--width" -> w = Integer.parseInt(args[++i]);
-                case "--height" -> h = Integer.parseInt(args[++i]);
-                case "--frames" -> frames = Integer.parseInt(args[++i]);
-                case "--fps" -> fps = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; usage: --out DIR --videos N --seed S [--faults] [--width W --height H --frames F --fps R]");
-            }
-        }
-        if (out == null) {
-            throw new IllegalArgumentException("--out DIR is required");
-        }
-        Manifest m = generate(new Config(out, videos, seed, w, h, frames, fps, faults));
-        System.out.printf(Locale.ROOT, "wrote %s: %d align rows, %d finetune rows, %d injected faults (encoder %s)%n",
-                m.root(), m.alignEntries(), m.finetuneEntries(), m.faults().size(), VideoWriter.encoderName());
-    }
-
     public static Manifest generate(Config c) throws IOException {
         if (c.videos() < 1) {
             throw new IllegalArgumentException("--videos must be at least 1");

@@ -5,7 +5,7 @@ import dev.merv.core.text.TextPipeline;
 import dev.merv.data.check.SampleException;
 import dev.merv.data.check.SkipReason;
 import dev.merv.data.videollava.Entry;
-import dev.merv.data.videollava.Stage;
+import dev.merv.core.config.Stage;
 
 /**
  * Tokenises and masks one row through the LLM's {@link TextPipeline}: finetune rows with
@@ -71,7 +71,7 @@ public final class SampleText {
         int limit = limit(e.hasMedia());
         EncodedText t;
         try {
-            t = stage == Stage.ALIGN ? pipeline.encodeCaption(e.turns(), limit)
+            t = stage.isAlign() ? pipeline.encodeCaption(e.turns(), limit)
                     : pipeline.encodeConversation(e.turns(), e.hasMedia(), limit);
         } catch (RuntimeException ex) {
             throw new SampleException(SkipReason.MALFORMED_ENTRY, "entry " + e.index() + ": text pipeline rejected the row: "

@@ -1,5 +1,6 @@
 package dev.merv.data.videollava;
 
+import dev.merv.core.config.Stage;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -15,7 +16,7 @@ public final class DatasetRegistry {
     /** One registered dataset. */
     public record DatasetConfig(String type, String defaultRootDir, Components align, Components finetune) {
         public Components components(Stage stage) {
-            return stage == Stage.ALIGN ? align : finetune;
+            return stage.isAlign() ? align : finetune;
         }
 
         /** Opens this dataset's {@code stage} under {@code datasetRootDir} (null = the default {@code data/}). */
@@ -60,7 +61,7 @@ public final class DatasetRegistry {
      * both JSON files, as the {@code check} and {@code synth} commands take it).
      */
     public static DatasetFiles inVideoLlavaDir(Path videollavaDir, Stage stage) {
-        return new DatasetFiles(videollavaDir.resolve(stage == Stage.ALIGN ? ALIGN_JSON : FINETUNE_JSON),
+        return new DatasetFiles(videollavaDir.resolve(stage.isAlign() ? ALIGN_JSON : FINETUNE_JSON),
                 videollavaDir, stage);
     }
 }

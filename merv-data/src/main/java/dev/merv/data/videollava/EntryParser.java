@@ -1,5 +1,6 @@
 package dev.merv.data.videollava;
 
+import dev.merv.core.config.Stage;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -57,7 +58,7 @@ public final class EntryParser {
         }
         String video = optionalPath(o, "video", file, index);
         String image = optionalPath(o, "image", file, index);
-        if (stage == Stage.ALIGN) {
+        if (stage.isAlign()) {
             if (turns.size() != 2) {
                 throw malformed(file, index, "align rows need exactly 2 turns, found " + turns.size());
             }

@@ -1,5 +1,6 @@
 package dev.merv.data.videollava;
 
+import dev.merv.core.config.Stage;
 import dev.merv.data.check.SampleException;
 import dev.merv.data.check.Skip;
 import dev.merv.data.check.SkipLog;

@@ -11,7 +11,7 @@ import dev.merv.data.text.SampleText;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.Entry;
-import dev.merv.data.videollava.Stage;
+import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import java.nio.file.Path;
 import java.util.List;

@@ -14,7 +14,7 @@ import dev.merv.data.video.FrameSampling;
 import dev.merv.data.video.SampledVideo;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.videollava.DatasetRegistry;
-import dev.merv.data.videollava.Stage;
+import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import dev.merv.encoders.dinov2.Dinov2;
 import dev.merv.encoders.hiera.HieraEncoder;

@@ -13,7 +13,7 @@ import dev.merv.core.testing.Fixture;
 import dev.merv.core.text.EncodedText;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.Entry;
-import dev.merv.data.videollava.Stage;
+import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import dev.merv.llm.BundledTokenizers;
 import dev.merv.llm.LlmRegistry;

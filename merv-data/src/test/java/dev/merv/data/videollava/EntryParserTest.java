@@ -1,5 +1,6 @@
 package dev.merv.data.videollava;
 
+import dev.merv.core.config.Stage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

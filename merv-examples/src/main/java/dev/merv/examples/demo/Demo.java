@@ -1,12 +1,15 @@
 package dev.merv.examples.demo;
 
+import dev.merv.build.TinyBackbones;
+import dev.merv.core.config.Stage;
 import dev.merv.core.model.Merv;
 import dev.merv.core.train.StepRecord;
+import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.synth.SynthDataset;
-import dev.merv.examples.build.TinyWeights;
-import dev.merv.examples.eval.OptionScorer;
 import dev.merv.examples.plot.RunPlots;
-import dev.merv.examples.train.Pretrain;
+import dev.merv.infer.OptionScorer;
+import dev.merv.train.Training;
+import dev.merv.train.TrainingResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -59,25 +62,24 @@ public final class Demo {
         SynthDataset.Manifest held = SynthDataset.generate(SynthDataset.Config.of(heldBack, s.heldBack(), s.seed() + 1000));
         List<OptionScorer.Question> questions = heldBackQuestions(held.root());
         System.out.println("demo: writing merv-tiny's random backbones (HF layout) under " + weights);
-        TinyWeights.ensure(weights, s.seed());
+        TinyBackbones.write(weights, s.seed());
 
-        String[] argv = {
-            "--model.type", "merv-tiny", "--stage", "finetune", "--dataset.dataset_root_dir", data.toString(),
-            "--weights_root", weights.toString(), "--run_root_dir", out.resolve("runs").toString(), "--run_id", "demo",
-            "--model.finetune_max_steps", Integer.toString(s.steps()), "--model.finetune_warmup_ratio", "0.05",
-            "--model.finetune_learning_rate", Double.toString(s.learningRate()),
-            "--seed", Long.toString(s.seed()), "--devices", "cpu", "--save_checkpoint_after", Integer.toString(s.steps()),
-            "--loader_threads", Integer.toString(s.threads()),
-        };
-        Pretrain.Invocation inv = Pretrain.parse(argv);
         double[] acc = new double[2];
-        int maxLength = inv.config().model().llmMaxLength();
-        List<StepRecord> records = Pretrain.run(inv,
-                merv -> acc[0] = accuracy(merv, questions, held.root(), out.resolve("eval-before"), maxLength, "before"),
-                merv -> acc[1] = accuracy(merv, questions, held.root(), out.resolve("eval-after"), maxLength, "after"));
+        TrainingResult result = Training.builder("merv-tiny")
+                .stage(Stage.FINETUNE)
+                .datasetRoot(data)
+                .weights(BackboneWeights.root(weights))
+                .runRoot(out.resolve("runs")).runId("demo")
+                .maxSteps(s.steps()).warmupRatio(0.05).learningRate(s.learningRate())
+                .seed((int) s.seed()).devices("cpu").saveEvery(s.steps())
+                .loaderThreads(s.threads())
+                .beforeTraining(merv -> acc[0] = accuracy(merv, questions, held.root(), out.resolve("eval-before"), "before"))
+                .afterTraining(merv -> acc[1] = accuracy(merv, questions, held.root(), out.resolve("eval-after"), "after"))
+                .build()
+                .run();
         List<Double> steps = new ArrayList<>();
         List<Double> losses = new ArrayList<>();
-        for (StepRecord r : records) {
+        for (StepRecord r : result.steps()) {
             if (Double.isFinite(r.loss())) {
                 steps.add((double) r.step());
                 losses.add(r.loss());
@@ -85,11 +87,9 @@ public final class Demo {
         }
         Path plot = out.resolve("loss.png");
         RunPlots.lossPlot(steps, losses, "merv-tiny finetune loss (synthetic videos)", plot);
-        double first = mean(losses.subList(0, Math.min(10, losses.size())));
-        double last = mean(losses.subList(Math.max(0, losses.size() - 10), losses.size()));
-        System.out.printf(Locale.ROOT, "demo: trained %d steps in %.0f s (run dir %s)%n", records.size(),
-                (System.nanoTime() - t0) / 1e9, inv.config().runDir());
-        return new Result(acc[0], acc[1], questions.size(), first, last, plot);
+        System.out.printf(Locale.ROOT, "demo: trained %d steps in %.0f s (run dir %s)%n", result.steps().size(),
+                (System.nanoTime() - t0) / 1e9, result.runDir());
+        return new Result(acc[0], acc[1], questions.size(), result.meanLossOfFirst(10), result.meanLossOfLast(10), plot);
     }
 
     /** One colour question per held-back video, the five colours as candidates. */
@@ -113,9 +113,9 @@ public final class Demo {
         return qs;
     }
 
-    static double accuracy(Merv merv, List<OptionScorer.Question> qs, Path mediaRoot, Path work, int maxLength, String when) {
+    static double accuracy(Merv merv, List<OptionScorer.Question> qs, Path mediaRoot, Path work, String when) {
         try {
-            int[] chosen = OptionScorer.choose(merv, qs, mediaRoot, work, maxLength);
+            int[] chosen = OptionScorer.choose(merv, qs, mediaRoot, work, merv.config().llmMaxLength());
             int ok = 0;
             for (int i = 0; i < qs.size(); i++) {
                 if (chosen[i] == qs.get(i).answer()) {
@@ -129,9 +129,5 @@ public final class Demo {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static double mean(List<Double> v) {
-        return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 }

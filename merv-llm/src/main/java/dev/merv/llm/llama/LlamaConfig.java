@@ -57,6 +57,50 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     // ------------------------------------------------------------------------ config.json
 
     /**
+     * This config as an HF {@code config.json} ({@code LlamaForCausalLM} or {@code Qwen2ForCausalLM}), the
+     * keys {@link #fromLlamaJson} and the Qwen2 parser read back to an equal config.
+     */
+    public JsonObject toHfJson() {
+        JsonObject o = new JsonObject();
+        com.google.gson.JsonArray arch = new com.google.gson.JsonArray();
+        arch.add("qwen2".equals(modelType) ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+        o.add("architectures", arch);
+        o.addProperty("model_type", modelType);
+        o.addProperty("vocab_size", vocabSize);
+        o.addProperty("hidden_size", hiddenSize);
+        o.addProperty("intermediate_size", intermediateSize);
+        o.addProperty("num_hidden_layers", numLayers);
+        o.addProperty("num_attention_heads", numHeads);
+        o.addProperty("num_key_value_heads", numKvHeads);
+        o.addProperty("head_dim", headDim);
+        o.addProperty("hidden_act", "silu");
+        o.addProperty("rms_norm_eps", rmsNormEps);
+        o.addProperty("rope_theta", ropeTheta);
+        if (ropeScaling != null) {
+            JsonObject rs = new JsonObject();
+            rs.addProperty("rope_type", ropeScaling.ropeType());
+            rs.addProperty("factor", ropeScaling.factor());
+            rs.addProperty("low_freq_factor", ropeScaling.lowFreqFactor());
+            rs.addProperty("high_freq_factor", ropeScaling.highFreqFactor());
+            rs.addProperty("original_max_position_embeddings", ropeScaling.originalMaxPositionEmbeddings());
+            o.add("rope_scaling", rs);
+        }
+        o.addProperty("max_position_embeddings", maxPositionEmbeddings);
+        if (!"qwen2".equals(modelType)) {
+            o.addProperty("attention_bias", qkvBias);
+            o.addProperty("mlp_bias", mlpBias);
+        }
+        o.addProperty("tie_word_embeddings", tieWordEmbeddings);
+        if (bosTokenId >= 0) {
+            o.addProperty("bos_token_id", bosTokenId);
+        }
+        o.addProperty("eos_token_id", eosTokenId);
+        o.addProperty("initializer_range", 0.02);
+        o.addProperty("torch_dtype", "float32");
+        return o;
+    }
+
+    /**
      * Parses a Llama {@code config.json}. Everything the decoder would compute differently from what is
      * implemented fails here, naming the field: {@code hidden_act} other than silu, an unknown
      * {@code rope_scaling.rope_type}, non-zero {@code attention_dropout}, a {@code model_type} other than llama.

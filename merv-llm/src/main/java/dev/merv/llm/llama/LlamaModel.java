@@ -182,6 +182,27 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
     }
 
     /**
+     * Writes this model as an HF checkpoint directory: {@code config.json} ({@link LlamaConfig#toHfJson})
+     * and {@code model.safetensors} under the HF names of {@link #weightTable}, each in its current dtype,
+     * written atomically. Tokenizer files are not written (copy them from where the tokenizer came from).
+     */
+    public void saveHf(java.nio.file.Path dir) {
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        weightTable().forEach((n, p) -> tensors.put(n, p.get()));
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            dev.merv.core.weights.SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            java.nio.file.Path tmp = dir.resolve("config.json.tmp");
+            java.nio.file.Files.writeString(tmp, new com.google.gson.GsonBuilder().setPrettyPrinting().create()
+                    .toJson(config.toHfJson()), java.nio.charset.StandardCharsets.UTF_8);
+            java.nio.file.Files.move(tmp, dir.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the HF checkpoint " + dir, e);
+        }
+    }
+
+    /**
      * Random weights for tests and benchmarks: matrices {@code Normal(0, 0.02)}, norm weights 1, biases 0,
      * reproducible from {@code seed}.
      */

@@ -1,4 +1,4 @@
-package dev.merv.examples;
+package dev.merv.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,8 +8,9 @@ import dev.merv.core.train.StepRecord;
 import dev.merv.data.check.SkipReason;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.videollava.DatasetRegistry;
-import dev.merv.examples.build.TinyWeights;
-import dev.merv.examples.train.Pretrain;
+import dev.merv.build.TinyBackbones;
+import dev.merv.core.config.Stage;
+import dev.merv.core.weights.BackboneWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -27,19 +28,18 @@ class BadDataTrainingTest {
 
     @Test
     void anEpochOverBrokenFilesCompletesAndReportsEveryBadEntry(@TempDir Path dir) throws Exception {
-        TinyWeights.ensure(dir.resolve("weights"), 0);
+        TinyBackbones.write(dir.resolve("weights"), 0);
         SynthDataset.Manifest m = SynthDataset.generate(
                 SynthDataset.Config.of(dir.resolve("data/download/videollava"), 4, 5).withFaults(true));
-        Pretrain.Invocation inv = Pretrain.parse("--model.type", "merv-tiny", "--stage", "finetune",
-                "--dataset.dataset_root_dir", dir.resolve("data").toString(), "--weights_root", dir.resolve("weights").toString(),
-                "--run_root_dir", dir.resolve("runs").toString(), "--run_id", "bad", "--devices", "cpu",
-                "--model.finetune_global_batch_size", "2", "--model.finetune_per_device_batch_size", "1",
-                "--loader_threads", "1");
-        List<StepRecord> records = Pretrain.run(inv);
+        TrainingResult result = Training.builder("merv-tiny").stage(Stage.FINETUNE).datasetRoot(dir.resolve("data"))
+                .weights(BackboneWeights.root(dir.resolve("weights"))).runRoot(dir.resolve("runs")).runId("bad")
+                .devices("cpu").globalBatchSize(2).perDeviceBatchSize(1).loaderThreads(1).console(false)
+                .build().run();
+        List<StepRecord> records = result.steps();
 
         assertThat(records).isNotEmpty();
         assertThat(records).allSatisfy(r -> assertThat(r.loss()).isFinite());
-        JsonObject report = JsonParser.parseString(Files.readString(inv.config().runDir().resolve("skipped.json")))
+        JsonObject report = JsonParser.parseString(Files.readString(result.runDir().resolve("skipped.json")))
                 .getAsJsonObject();
         Set<Integer> reported = new HashSet<>();
         report.getAsJsonArray("entries").forEach(e -> reported.add(e.getAsJsonObject().get("index").getAsInt()));

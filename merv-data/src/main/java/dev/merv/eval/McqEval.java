@@ -1,4 +1,4 @@
-package dev.merv.examples.infer;
+package dev.merv.eval;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -6,7 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.model.Merv;
-import dev.merv.examples.eval.OptionScorer;
+import dev.merv.infer.OptionScorer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
-package dev.merv.examples.build;
+package dev.merv.core.weights;
 
-import dev.merv.core.weights.ModelDirectory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,6 +13,27 @@ import java.util.Optional;
  * HF cache ({@code $HF_HOME/hub/models--org--name/snapshots/<rev>}). The error lists every place looked.
  */
 public record BackboneWeights(Path root, Map<String, Path> explicit) {
+
+    public BackboneWeights {
+        explicit = Map.copyOf(explicit);
+    }
+
+    /** Only the HF cache. */
+    public static BackboneWeights hfCache() {
+        return new BackboneWeights(null, Map.of());
+    }
+
+    /** {@code <root>/<id>} (or {@code <root>/<org>--<name>}), then the HF cache. */
+    public static BackboneWeights root(Path root) {
+        return new BackboneWeights(root, Map.of());
+    }
+
+    /** A copy where backbone {@code id} is read from {@code dir}. */
+    public BackboneWeights with(String id, Path dir) {
+        Map<String, Path> m = new java.util.LinkedHashMap<>(explicit);
+        m.put(id, dir);
+        return new BackboneWeights(root, m);
+    }
 
     public Path resolve(String id, String hubRepo) {
         List<Path> tried = new ArrayList<>();

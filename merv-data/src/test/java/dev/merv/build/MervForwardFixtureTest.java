@@ -1,4 +1,4 @@
-package dev.merv.examples;
+package dev.merv.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -48,12 +48,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Checks every stage the fixture records (encoder features, projected tokens, fused tokens, mixing
  * weights, spliced embeddings / mask / labels), the logits, the loss and every gradient it lists.
  */
-class MervForwardFixtureTest {
+public class MervForwardFixtureTest {
 
     private static final String LLM_PREFIX = "llm_backbone.llm.";
 
     /** Builds encoder {@code index} of the fixture from its family config in {@code video_backbones}. */
-    static FrozenVideoEncoder encoder(Fixture f, int index) {
+    public static FrozenVideoEncoder encoder(Fixture f, int index) {
         JsonObject cfg = f.config();
         String id = cfg.getAsJsonArray("video_backbone_ids").get(index).getAsString();
         int frames = cfg.getAsJsonArray("num_frames").get(index).getAsInt();

@@ -1,4 +1,4 @@
-package dev.merv.examples.infer;
+package dev.merv.infer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -25,12 +25,20 @@ public final class MediaInputs {
 
     private MediaInputs() {}
 
+    /** Whether {@code media} is read as a still image (by its extension); false for null. */
+    public static boolean isImage(Path media) {
+        if (media == null) {
+            return false;
+        }
+        String name = media.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        return name.endsWith(".jpg") || name.endsWith(".jpeg") || name.endsWith(".png");
+    }
+
     public static List<NDArray> pixels(Merv merv, Path media, NDManager manager) throws SampleException {
         int maxFrames = merv.encoders().stream().mapToInt(VideoEncoder::numFrames).max().orElseThrow();
         VideoDecoder decoder = new VideoDecoder();
         List<Frame> frames;
-        String name = media.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        if (name.endsWith(".jpg") || name.endsWith(".jpeg") || name.endsWith(".png")) {
+        if (isImage(media)) {
             Frame f = new ImageDecoder(decoder).decode(media);
             frames = new ArrayList<>(Collections.nCopies(maxFrames, f));
         } else {

@@ -1,4 +1,4 @@
-package dev.merv.examples;
+package dev.merv.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,14 +23,14 @@ import dev.merv.core.train.LossNormalization;
 import dev.merv.core.train.LrSchedule;
 import dev.merv.core.train.LossSum;
 import dev.merv.core.train.MervMicroBatch;
-import dev.merv.core.train.Precision;
+import dev.merv.core.model.Precision;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
 import dev.merv.core.train.Trainer;
 import dev.merv.core.train.TrainableModel;
 import dev.merv.core.weights.WeightLoader;
 import dev.merv.encoders.FrozenVideoEncoder;
-import dev.merv.examples.train.MervTrainable;
+import dev.merv.core.train.MervTrainable;
 import dev.merv.llm.DecoderConfigs;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
@@ -108,7 +108,7 @@ class TrainStepsFixtureTest {
         int numEncoders = cfg.getAsJsonArray("video_backbone_ids").size();
         List<VideoEncoder> encoders = new ArrayList<>();
         for (int i = 0; i < numEncoders; i++) {
-            FrozenVideoEncoder e = MervForwardFixtureTest.encoder(f, i);
+            FrozenVideoEncoder e = dev.merv.build.MervForwardFixtureTest.encoder(f, i);
             e.loadWeights(f.model(), "video_backbones." + i + ".featurizer.", m, ScalarType.FLOAT32);
             encoders.add(e);
         }
@@ -164,7 +164,7 @@ class TrainStepsFixtureTest {
                 pixels.add(px);
             }
             return new MervMicroBatch(new MervBatch(ids, mask, labels, pixels, IntStream.range(0, b).toArray(),
-                    new boolean[b], Merv.supervisedCount(labels), bm));
+                    new boolean[b], dev.merv.core.train.CausalLmLoss.supervisedCount(labels), bm));
         }
     }
 

@@ -1,6 +1,5 @@
-package dev.merv.examples.train;
+package dev.merv.core.train;
 
-import dev.merv.core.train.MervMicroBatch;
 import ai.djl.ndarray.NDArray;
 import dev.merv.core.model.LanguageModel;
 import dev.merv.core.model.Merv;
@@ -8,8 +7,6 @@ import dev.merv.core.model.MervOutput;
 import dev.merv.core.model.MixingWeights;
 import dev.merv.core.model.SplicedInputs;
 import dev.merv.core.nn.Param;
-import dev.merv.core.train.LossSum;
-import dev.merv.core.train.TrainableModel;
 import java.util.Map;
 
 /**
@@ -80,8 +77,7 @@ public final class MervTrainable implements TrainableModel<MervMicroBatch> {
             @Override
             public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, MervMicroBatch batch) {
                 NDArray logits = llm.head(hidden);
-                NDArray[] loss = merv.loss(logits, current.labels());
-                return new LossSum(loss[1], Merv.supervisedCount(current.labels()));
+                return CausalLmLoss.sum(logits, current.labels());
             }
         };
     }

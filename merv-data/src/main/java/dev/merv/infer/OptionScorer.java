@@ -1,4 +1,4 @@
-package dev.merv.examples.eval;
+package dev.merv.infer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -21,7 +21,7 @@ import dev.merv.data.batch.SampleBuilder;
 import dev.merv.data.text.SampleText;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.videollava.DatasetRegistry;
-import dev.merv.data.videollava.Stage;
+import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,552 @@
+package dev.merv.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.merv.build.MervModels;
+import dev.merv.core.config.ConfigJson;
+import dev.merv.core.config.ConfigValidator;
+import dev.merv.core.config.ModelConfig;
+import dev.merv.core.config.ModelRegistry;
+import dev.merv.core.config.PretrainConfig;
+import dev.merv.core.config.Stage;
+import dev.merv.core.config.StageHyperparameters;
+import dev.merv.core.model.Merv;
+import dev.merv.core.model.Precision;
+import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.train.BatchSource;
+import dev.merv.core.train.LossNormalization;
+import dev.merv.core.train.MervMicroBatch;
+import dev.merv.core.train.MervTrainable;
+import dev.merv.core.train.StageHandOff;
+import dev.merv.core.train.StepRecord;
+import dev.merv.core.train.TrainConfig;
+import dev.merv.core.train.Trainer;
+import dev.merv.core.weights.BackboneWeights;
+import dev.merv.data.batch.EncoderInput;
+import dev.merv.data.batch.MervBatchSource;
+import dev.merv.data.check.SkipLog;
+import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.data.videollava.VideoLlavaDataset;
+import dev.merv.encoders.FrozenVideoEncoder;
+import dev.merv.llm.LlmRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Training MERV from Java: the typed entry point over the {@link Trainer}, and what {@code ./merv pretrain}
+ * runs (the command only parses flags into a {@link Builder}).
+ *
+ * <pre>{@code
+ * TrainingResult r = Training.builder("merv-tiny")
+ *         .weights(BackboneWeights.root(weightsDir))
+ *         .datasetRoot(dataDir)                 // Video-LLaVA layout under data/download/videollava/
+ *         .maxSteps(20).learningRate(3e-3)
+ *         .runRoot(runsDir).runId("tiny")
+ *         .onStep(s -> System.out.println(s.step() + " " + s.loss()))
+ *         .build()
+ *         .run();
+ * }</pre>
+ *
+ * <p>The configuration is the reference's ({@link PretrainConfig}: model preset, stage, per-stage
+ * hyper-parameters, run id, seed ...) plus merv's run options (where weights are, precision, recomputation,
+ * devices, loader threads). {@link Builder#build} validates the configuration; {@link #preflight} (the first
+ * thing {@link #run} does) finds every backbone's weights, the dataset file and, for a stage that takes
+ * over weights from an earlier run ({@link StageHandOff}), that run: all before any tensor is read.
+ *
+ * <p>A run directory holds {@code config.json} (the full configuration, the reference's format: it can be
+ * passed back with {@code --config}), {@code weights.json} (where each backbone was read from, so inference
+ * finds them again), {@code train-config.json}, {@code metrics.jsonl}, {@code skipped.json} and
+ * {@code checkpoints/}.
+ */
+public final class Training {
+
+    /** The run directory file recording where each backbone's weights were read from. */
+    public static final String WEIGHTS_FILE = "weights.json";
+
+    private final PretrainConfig config;
+    private final BackboneWeights weights;
+    private final Precision precision;
+    private final boolean recompute;
+    private final int loaderThreads;
+    private final long stopAfterSteps;
+    private final MervBatchSource.Lengths lengths;
+    private final boolean console;
+    private final List<String> handOffModules;
+    private final BatchSource<MervMicroBatch> customSource;
+    private final List<Consumer<StepRecord>> stepListeners;
+    private final List<Consumer<Merv>> beforeTraining;
+    private final List<Consumer<Merv>> afterTraining;
+    private StageHandOff.Plan handOff;
+
+    private Training(Builder b) {
+        this.config = b.config;
+        this.weights = b.weights;
+        this.precision = b.precision != null ? b.precision
+                : b.config.model().enableMixedPrecisionTraining() ? Precision.BF16 : Precision.FP32;
+        this.recompute = b.recompute != null ? b.recompute : b.config.model().enableGradientCheckpointing();
+        this.loaderThreads = b.loaderThreads;
+        this.stopAfterSteps = b.stopAfterSteps;
+        this.lengths = b.lengths;
+        this.console = b.console;
+        this.handOffModules = b.handOffModules;
+        this.customSource = b.source;
+        this.stepListeners = List.copyOf(b.stepListeners);
+        this.beforeTraining = List.copyOf(b.beforeTraining);
+        this.afterTraining = List.copyOf(b.afterTraining);
+        // everything that can be checked without reading a tensor is checked here
+        ConfigValidator.validate(config);
+        if (precision == Precision.FP16) {
+            throw new IllegalArgumentException("precision fp16 is not supported for training (no loss scaling); use bf16"
+                    + " or fp32");
+        }
+        trainConfig().validate();
+    }
+
+    /**
+     * Finds every backbone's weights, the dataset file and, for a stage that takes over weights, its starting
+     * checkpoint, reading no tensor; fails naming what is missing. {@link #run} does this first.
+     */
+    public Training preflight() {
+        MervModels.checkWeights(config.model(), weights);
+        if (customSource == null) {
+            Path json = datasetJson();
+            if (!Files.exists(json)) {
+                throw new IllegalArgumentException("dataset file " + json + " does not exist (dataset_root_dir "
+                        + config.dataset().datasetRootDir() + "; see docs/data.md)");
+            }
+        }
+        boolean resuming = config.resume() || config.resumeFromCheckpoint() != null;
+        handOff = resuming ? StageHandOff.Plan.NONE
+                : StageHandOff.resolve(config.stage(), ArchSpecifier.parse(config.model().archSpecifier()),
+                        config.pretrainedCheckpoint(), config.runDir(), handOffModules);
+        return this;
+    }
+
+    /** A run of the registered model {@code modelType} ({@code merv-base}, {@code merv-tiny}, ...) with the reference defaults. */
+    public static Builder builder(String modelType) {
+        return new Builder(PretrainConfig.defaults(ModelRegistry.get(modelType),
+                dev.merv.core.config.DatasetConfig.videollava()));
+    }
+
+    /** A run of a model configuration you built (e.g. {@code MervBuilder.custom(...).config()}). */
+    public static Builder builder(ModelConfig model) {
+        return new Builder(PretrainConfig.defaults(model, dev.merv.core.config.DatasetConfig.videollava()));
+    }
+
+    /** A run of a whole configuration, e.g. parsed from the reference's flags or read from a run's {@code config.json}. */
+    public static Builder builder(PretrainConfig config) {
+        return new Builder(config);
+    }
+
+    /** The validated configuration. */
+    public PretrainConfig config() {
+        return config;
+    }
+
+    public BackboneWeights weights() {
+        return weights;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    public boolean recompute() {
+        return recompute;
+    }
+
+    public int loaderThreads() {
+        return loaderThreads;
+    }
+
+    public long stopAfterSteps() {
+        return stopAfterSteps;
+    }
+
+    public MervBatchSource.Lengths lengths() {
+        return lengths;
+    }
+
+    /** {@code {run_root_dir}/{run_id}}. */
+    public Path runDir() {
+        return config.runDir();
+    }
+
+    /** What this run takes over from an earlier one (nothing for single-stage recipes and resumed runs). */
+    public StageHandOff.Plan handOff() {
+        if (handOff == null) {
+            preflight();
+        }
+        return handOff;
+    }
+
+    /** The Video-LLaVA annotation file of this stage. */
+    public Path datasetJson() {
+        return config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(0));
+    }
+
+    /** The trainer's settings for this run. */
+    public TrainConfig trainConfig() {
+        StageHyperparameters stage = config.train();
+        TrainConfig t = new TrainConfig();
+        t.stage = config.stage();
+        t.runId = config.resolvedRunId();
+        t.runRootDir = config.runRootDir().toString();
+        t.datasetId = config.dataset().datasetId();
+        t.modelId = config.model().modelId();
+        t.seed = config.seed();
+        t.globalBatchSize = stage.globalBatchSize();
+        t.perDeviceBatchSize = stage.perDeviceBatchSize();
+        t.epochs = stage.epochs();
+        t.maxSteps = stage.maxSteps() == null ? 0 : stage.maxSteps();
+        t.stopAfterSteps = stopAfterSteps;
+        t.learningRate = stage.learningRate();
+        t.weightDecay = stage.weightDecay();
+        t.maxGradNorm = stage.maxGradNorm();
+        t.warmupRatio = stage.warmupRatio();
+        t.lossNormalization = config.tokenWeightedLoss() ? LossNormalization.TOKENS : LossNormalization.MEAN_OF_MEANS;
+        t.precision = precision;
+        t.recompute = recompute;
+        t.devices = config.devices();
+        t.saveCheckpointAfter = config.saveCheckpointAfter();
+        t.keepCheckpoints = config.keepCheckpoints();
+        t.resume = config.resume();
+        t.resumeFromCheckpoint = config.resumeFromCheckpoint() == null ? null : config.resumeFromCheckpoint().toString();
+        t.console = console;
+        return t;
+    }
+
+    /** What the data path needs of each encoder (frames, transform), without loading any weights. */
+    public List<EncoderInput> encoderInputs() {
+        List<EncoderInput> out = new ArrayList<>();
+        for (FrozenVideoEncoder e : MervModels.encoderShapes(config.model(), weights)) {
+            out.add(EncoderInput.of(e));
+        }
+        return out;
+    }
+
+    /** Trains; returns the step records, the run directory and the last checkpoint. */
+    public TrainingResult run() throws IOException {
+        preflight();
+        ModelConfig m = config.model();
+        TrainConfig tc = trainConfig();
+        SkipLog skips = new SkipLog();
+        String runConfig = ConfigJson.dump(config) + "\n";
+        VideoLlavaDataset ds = null;
+        BatchSource<MervMicroBatch> source = customSource;
+        MervBatchSource owned = null;
+        try {
+            if (source == null) {
+                String llmId = m.llmBackboneId();
+                Path llmDir = weights.resolve(llmId, LlmRegistry.spec(llmId).hfRepo());
+                var text = LlmRegistry.text(llmId, llmDir, LlmRegistry.Options.PARITY);
+                ds = VideoLlavaDataset.open(new DatasetRegistry.DatasetFiles(datasetJson(),
+                        config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(1)),
+                        config.stage()));
+                MervBatchSource.Options loader = MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(),
+                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths);
+                owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips);
+                source = owned;
+            }
+            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
+                Merv merv = MervModels.build(m, weights, precision, MervModels.Purpose.TRAINING, manager, config.seed(),
+                        new Merv.Options());
+                merv.applyStage(config.stage());
+                StageHandOff.load(merv, handOff, manager);
+                return new MervTrainable(merv);
+            }, source, runConfig)) {
+                writeRunFiles(trainer.runDir());
+                if (handOff.loadsSomething() && console) {
+                    System.out.println("stage " + config.stage() + ": " + handOff.modules() + " loaded from "
+                            + handOff.checkpoint());
+                }
+                trainer.onStep(r -> stepListeners.forEach(l -> l.accept(r)));
+                Merv rank0 = ((MervTrainable) trainer.model(0)).merv();
+                beforeTraining.forEach(l -> l.accept(rank0));
+                List<StepRecord> records = trainer.run();
+                afterTraining.forEach(l -> l.accept(rank0));
+                writeSkips(trainer.runDir(), skips);
+                List<Path> ckpts = dev.merv.core.train.Checkpoints.list(trainer.runDir().resolve("checkpoints"));
+                return new TrainingResult(records, trainer.runDir(), ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1),
+                        skips);
+            }
+        } finally {
+            if (owned != null) {
+                owned.close();
+            }
+            if (ds != null) {
+                ds.close();
+            }
+        }
+    }
+
+    private void writeRunFiles(Path runDir) throws IOException {
+        Files.createDirectories(runDir);
+        JsonObject w = new JsonObject();
+        for (String id : config.model().videoBackboneIds()) {
+            w.addProperty(id, weights.resolve(id, dev.merv.encoders.EncoderRegistry.get(id).checkpoint())
+                    .toAbsolutePath().toString());
+        }
+        String llm = config.model().llmBackboneId();
+        w.addProperty(llm, weights.resolve(llm, LlmRegistry.spec(llm).hfRepo()).toAbsolutePath().toString());
+        writeAtomically(runDir.resolve(WEIGHTS_FILE), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(w));
+    }
+
+    private void writeSkips(Path runDir, SkipLog skips) throws IOException {
+        JsonObject o = new JsonObject();
+        o.addProperty("json", customSource == null ? datasetJson().toString() : "(custom batch source)");
+        o.addProperty("skipped", skips.size());
+        o.add("entries", skips.toJson());
+        Path report = runDir.resolve("skipped.json");
+        writeAtomically(report, o.toString());
+        if (skips.size() > 0 && console) {
+            System.err.println("training: " + skips.size() + " samples skipped (bad or missing media); see " + report);
+        }
+    }
+
+    private static void writeAtomically(Path file, String text) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    /** The backbone weights a run directory recorded ({@code weights.json}), or null when it has none. */
+    public static BackboneWeights recordedWeights(Path runDir) {
+        Path f = runDir.resolve(WEIGHTS_FILE);
+        if (!Files.exists(f)) {
+            return null;
+        }
+        try {
+            JsonObject o = JsonParser.parseString(Files.readString(f, StandardCharsets.UTF_8)).getAsJsonObject();
+            Map<String, Path> m = new java.util.LinkedHashMap<>();
+            o.entrySet().forEach(e -> m.put(e.getKey(), Path.of(e.getValue().getAsString())));
+            return new BackboneWeights(null, m);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(f + ": cannot read the recorded weight locations: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Builds a {@link Training}. Setters that name a reference field change the {@link PretrainConfig}
+     * (stage hyper-parameters go to the {@code align_*} or {@code finetune_*} field of the stage in force
+     * when {@link #build} runs); the others are merv's run options.
+     */
+    public static final class Builder {
+        private PretrainConfig config;
+        private BackboneWeights weights = BackboneWeights.hfCache();
+        private Precision precision;
+        private Boolean recompute;
+        private int loaderThreads = 2;
+        private long stopAfterSteps;
+        private MervBatchSource.Lengths lengths = MervBatchSource.Lengths.TOKENS;
+        private boolean console = true;
+        private List<String> handOffModules;
+        private BatchSource<MervMicroBatch> source;
+        private final List<Consumer<StepRecord>> stepListeners = new ArrayList<>();
+        private final List<Consumer<Merv>> beforeTraining = new ArrayList<>();
+        private final List<Consumer<Merv>> afterTraining = new ArrayList<>();
+        private final List<String[]> stageFields = new ArrayList<>();
+
+        private Builder(PretrainConfig config) {
+            this.config = config;
+        }
+
+        /** Sets one reference field by its flag name, e.g. {@code set("seed", "8")}, {@code set("model.num_frames", "[8]")}. */
+        public Builder set(String flag, String value) {
+            if (flag.startsWith("model.")) {
+                config = config.withModel(config.model().with(flag.substring("model.".length()), value));
+            } else if (flag.startsWith("dataset.")) {
+                config = config.withDataset(config.dataset().with(flag.substring("dataset.".length()), value));
+            } else {
+                config = config.with(flag, value);
+            }
+            return this;
+        }
+
+        /** Sets a field of the model configuration ({@code model.<field>}). */
+        public Builder model(String field, Object value) {
+            return set("model." + field, String.valueOf(value));
+        }
+
+        public Builder stage(Stage stage) {
+            return set("stage", stage.flag());
+        }
+
+        /** The dataset root ({@code dataset_root_dir}): annotation files and media under {@code download/videollava/}. */
+        public Builder datasetRoot(Path root) {
+            return set("dataset.dataset_root_dir", root.toString());
+        }
+
+        public Builder runRoot(Path root) {
+            return set("run_root_dir", root.toString());
+        }
+
+        public Builder runId(String id) {
+            return set("run_id", id);
+        }
+
+        public Builder seed(int seed) {
+            return set("seed", Integer.toString(seed));
+        }
+
+        public Builder devices(String devices) {
+            return set("devices", devices);
+        }
+
+        /** Checkpoint every {@code steps} optimizer steps (and at the end). */
+        public Builder saveEvery(int steps) {
+            return set("save_checkpoint_after", Integer.toString(steps));
+        }
+
+        public Builder keepCheckpoints(int n) {
+            return set("keep_checkpoints", Integer.toString(n));
+        }
+
+        /** Continue from the run directory's latest checkpoint. */
+        public Builder resume(boolean on) {
+            return set("resume", Boolean.toString(on));
+        }
+
+        public Builder resumeFrom(Path checkpoint) {
+            return set("resume_from_checkpoint", checkpoint.toString());
+        }
+
+        /** Where a stage that takes over weights reads them (the reference's {@code --pretrained_checkpoint}). */
+        public Builder pretrainedCheckpoint(Path checkpoint) {
+            return set("pretrained_checkpoint", checkpoint.toString());
+        }
+
+        /**
+         * The modules a stage takes over from its starting checkpoint, instead of the reference's rule
+         * (W9: a two-stage finetune keeps only the projectors); e.g. {@code List.of("projectors", "feature_fusion")}.
+         */
+        public Builder handOffModules(List<String> modules) {
+            this.handOffModules = List.copyOf(modules);
+            return this;
+        }
+
+        /** Weight micro-batches by supervised tokens (default, W11 fix) or average per-micro-batch means (parity). */
+        public Builder tokenWeightedLoss(boolean on) {
+            return set("token_weighted_loss", Boolean.toString(on));
+        }
+
+        public Builder maxSteps(int steps) {
+            return stageField("max_steps", Integer.toString(steps));
+        }
+
+        public Builder epochs(int epochs) {
+            return stageField("epochs", Integer.toString(epochs));
+        }
+
+        public Builder learningRate(double lr) {
+            return stageField("learning_rate", Double.toString(lr));
+        }
+
+        public Builder warmupRatio(double ratio) {
+            return stageField("warmup_ratio", Double.toString(ratio));
+        }
+
+        public Builder weightDecay(double wd) {
+            return stageField("weight_decay", Double.toString(wd));
+        }
+
+        public Builder globalBatchSize(int n) {
+            return stageField("global_batch_size", Integer.toString(n));
+        }
+
+        public Builder perDeviceBatchSize(int n) {
+            return stageField("per_device_batch_size", Integer.toString(n));
+        }
+
+        private Builder stageField(String field, String value) {
+            stageFields.add(new String[] {field, value});
+            return this;
+        }
+
+        /** Where each backbone's weights are (default: the HF cache). */
+        public Builder weights(BackboneWeights w) {
+            this.weights = w;
+            return this;
+        }
+
+        public Builder precision(Precision p) {
+            this.precision = p;
+            return this;
+        }
+
+        /** Activation recomputation per LLM layer (default: the model config's {@code enable_gradient_checkpointing}). */
+        public Builder recompute(boolean on) {
+            this.recompute = on;
+            return this;
+        }
+
+        public Builder loaderThreads(int n) {
+            this.loaderThreads = n;
+            return this;
+        }
+
+        /** Stop this invocation after so many steps (checkpointing there) without changing the schedule. */
+        public Builder stopAfterSteps(long n) {
+            this.stopAfterSteps = n;
+            return this;
+        }
+
+        /** How the finetune sampler measures row length (W17: tokens by default, the reference's words as parity). */
+        public Builder lengths(MervBatchSource.Lengths l) {
+            this.lengths = l;
+            return this;
+        }
+
+        /** Print the setup summary and the progress bar (default on). */
+        public Builder console(boolean on) {
+            this.console = on;
+            return this;
+        }
+
+        /** Train on any micro-batch source instead of the Video-LLaVA dataset. */
+        public Builder batchSource(BatchSource<MervMicroBatch> s) {
+            this.source = s;
+            return this;
+        }
+
+        /** Called on the driving thread after every optimizer step. */
+        public Builder onStep(Consumer<StepRecord> l) {
+            stepListeners.add(l);
+            return this;
+        }
+
+        /** Called with replica 0's model once it is built, before the first step (e.g. to evaluate it). */
+        public Builder beforeTraining(Consumer<Merv> l) {
+            beforeTraining.add(l);
+            return this;
+        }
+
+        /** Called with replica 0's model after the last step, while its weights are still alive. */
+        public Builder afterTraining(Consumer<Merv> l) {
+            afterTraining.add(l);
+            return this;
+        }
+
+        /** Validates the configuration (files are looked for by {@link Training#preflight}). */
+        public Training build() {
+            String family = config.stage().hyperParameterFamily();
+            for (String[] f : stageFields) {
+                config = config.withModel(config.model().with(family + "_" + f[0], f[1]));
+            }
+            stageFields.clear();
+            return new Training(this);
+        }
+    }
+}
