@@ -1,0 +1,73 @@
+package dev.merv.infer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.merv.core.config.Stage;
+import dev.merv.llm.generate.GenerationConfig;
+import dev.merv.train.TinySetup;
+import dev.merv.train.TrainingResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inference from Java on a short merv-tiny run: a run directory loads with the weights it recorded,
+ * generation streams exactly the text it returns, says why it stopped, and is the same as a model built
+ * from the live trainer's weights; option scoring picks an index.
+ */
+class MervInferenceTest {
+
+    @Test
+    void aTrainedRunLoadsAndAnswersAboutAVideo(@TempDir Path runs) throws Exception {
+        TinySetup tiny = TinySetup.get();
+        List<String> live = new ArrayList<>();
+        TrainingResult r = tiny.training(runs).stage(Stage.FINETUNE).maxSteps(3).learningRate(3e-3).runId("infer")
+                .afterTraining(m -> {
+                    try (MervInference held = MervInference.of(m)) {
+                        live.add(held.generate(tiny.video(0), "What colour is the moving shape?", held.greedy(6), null)
+                                .text());
+                    }
+                })
+                .build().run();
+        assertThat(r.steps()).hasSize(3);
+
+        // no weights given: the run's weights.json says where the backbones are
+        try (MervInference model = MervInference.load(r.runDir())) {
+            List<String> pieces = new ArrayList<>();
+            MervInference.Answer a = model.generate(tiny.video(0), "What colour is the moving shape?", model.greedy(6),
+                    pieces::add);
+            assertThat(String.join("", pieces).strip()).isEqualTo(a.text());
+            assertThat(a.tokens().length).isBetween(1, 6);
+            long eos = model.model().llm().text().tokenizer().eosId();
+            if (a.finish() == MervInference.Answer.Finish.STOP_TOKEN) {
+                assertThat(a.tokens()[a.tokens().length - 1]).isEqualTo(eos);
+            } else {
+                assertThat(a.tokens()).hasSize(6).doesNotContain(eos);
+            }
+            // the checkpoint reproduces the live model's greedy answer (fp32, same weights)
+            assertThat(a.text()).isEqualTo(live.get(0));
+            // the placeholder a training prompt starts with is added when missing, so both prompts agree
+            MervInference.Answer explicit = model.generate(tiny.video(0), "<video>\nWhat colour is the moving shape?",
+                    model.greedy(6), null);
+            assertThat(explicit.tokens()).containsExactly(a.tokens());
+
+            GenerationConfig sampled = GenerationConfig.sampling(4, 0.7, 0, 1.0, 5, Set.of(eos),
+                    model.model().llm().text().tokenizer().padId());
+            assertThat(model.generate(tiny.video(1), "Which way does it move?", sampled, null).tokens()).hasSizeBetween(1, 4);
+
+            int chosen = model.chooseOption(tiny.video(0), "What colour is the moving shape?",
+                    List.of("red", "green", "blue", "yellow", "purple"));
+            assertThat(chosen).isBetween(0, 4);
+        }
+    }
+
+    @Test
+    void aDirectoryThatIsNoRunIsNamed(@TempDir Path dir) {
+        assertThatThrownBy(() -> MervInference.load(dir)).hasMessageContaining("config.json").hasMessageContaining(
+                dir.toString());
+    }
+}
