@@ -1,6 +1,7 @@
 package dev.merv.examples.build;
 
 import ai.djl.ndarray.NDManager;
+import dev.merv.core.catalog.HubRef;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.VideoEncoder;
@@ -37,8 +38,8 @@ public final class ModelFactory {
         List<VideoEncoder> encoders = new ArrayList<>();
         for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
             String id = cfg.videoBackboneIds().get(i);
-            EncoderRegistry.Entry entry = EncoderRegistry.get(id);
-            Path dir = weights.resolve(id, entry.checkpoint());
+            HubRef hub = EncoderRegistry.get(id).hub();
+            Path dir = weights.resolve(id, hub == null ? null : hub.repo());
             EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i));
             long t0 = System.nanoTime();
             FrozenVideoEncoder enc = EncoderRegistry.load(id, o, dir.toString(), null, manager, precision.encoders());
@@ -48,9 +49,11 @@ public final class ModelFactory {
             encoders.add(enc);
         }
         String llmId = cfg.llmBackboneId();
-        Path llmDir = weights.resolve(llmId, LlmRegistry.spec(llmId).hfRepo());
+        HubRef llmHub = LlmRegistry.spec(llmId).hub();
+        Path llmDir = weights.resolve(llmId, llmHub == null ? null : llmHub.repo());
         long t0 = System.nanoTime();
-        LlamaModel llm = LlmRegistry.fromPretrained(llmId, llmDir, llmDir, precision.llm(), manager, LlmRegistry.Options.PARITY,
+        // tokenizer: the files beside the weights, or the revision the catalog entry pins
+        LlamaModel llm = LlmRegistry.fromPretrained(llmId, llmDir, null, precision.llm(), manager, LlmRegistry.Options.PARITY,
                 seed);
         LOG.info("llm {}: width {}, {} layers, {} embedding rows, loaded from {} in {} ms", llmId, llm.embedDim(),
                 llm.numLayers(), llm.vocabSize(), llmDir, (System.nanoTime() - t0) / 1_000_000);

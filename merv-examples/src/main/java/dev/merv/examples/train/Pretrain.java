@@ -3,6 +3,7 @@ package dev.merv.examples.train;
 import dev.merv.core.train.MervMicroBatch;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.HubRef;
 import dev.merv.core.config.ConfigCli;
 import dev.merv.core.config.ConfigJson;
 import dev.merv.core.config.ModelConfig;
@@ -152,9 +153,10 @@ public final class Pretrain {
         tc.validate();
         // everything that can be checked without weights is checked before the first tensor is read
         for (String id : m.videoBackboneIds()) {
-            inv.weights().resolve(id, EncoderRegistry.get(id).checkpoint());
+            inv.weights().resolve(id, hubRepo(EncoderRegistry.get(id).hub()));
         }
-        inv.weights().resolve(m.llmBackboneId(), LlmRegistry.spec(m.llmBackboneId()).hfRepo());
+        Path llmWeights = inv.weights().resolve(m.llmBackboneId(), hubRepo(LlmRegistry.spec(m.llmBackboneId()).hub()));
+        LlmRegistry.tokenizerDir(m.llmBackboneId(), null, llmWeights);
         List<Path> comps = pc.dataset().components(pc.stage());
         Path json = pc.dataset().datasetRootDir().resolve(comps.get(0));
         Path media = pc.dataset().datasetRootDir().resolve(comps.get(1));
@@ -165,8 +167,8 @@ public final class Pretrain {
         dev.merv.data.videollava.Stage dataStage = dev.merv.data.videollava.Stage.parse(pc.stage().flag());
         List<EncoderInput> inputs = encoderInputs(m, inv.weights());
         String llmId = m.llmBackboneId();
-        Path llmDir = inv.weights().resolve(llmId, LlmRegistry.spec(llmId).hfRepo());
-        var text = LlmRegistry.text(llmId, llmDir, LlmRegistry.Options.PARITY);
+        Path llmDir = inv.weights().resolve(llmId, hubRepo(LlmRegistry.spec(llmId).hub()));
+        var text = LlmRegistry.text(llmId, LlmRegistry.tokenizerDir(llmId, null, llmDir), LlmRegistry.Options.PARITY);
         SkipLog skips = new SkipLog();
         LoaderFactory.Config loader = new LoaderFactory.Config(pc.seed(), tc.globalBatchSize, 1, 0, tc.perDeviceBatchSize,
                 inv.loaderThreads(), 2, m.llmMaxLength(), inv.lengths(), m.visualFeatureLength(), 0,
@@ -209,12 +211,17 @@ public final class Pretrain {
         List<EncoderInput> inputs = new ArrayList<>();
         for (int i = 0; i < m.videoBackboneIds().size(); i++) {
             String id = m.videoBackboneIds().get(i);
-            EncoderRegistry.Entry e = EncoderRegistry.get(id);
-            Path dir = weights.resolve(id, e.checkpoint());
+            Path dir = weights.resolve(id, hubRepo(EncoderRegistry.get(id).hub()));
             JsonObject json = Files.exists(dir.resolve("config.json")) ? ModelDirectory.readConfig(dir) : null;
-            FrozenVideoEncoder enc = e.create(json, EncoderRegistry.Options.defaults().withFrames(m.numFrames().get(i)));
+            FrozenVideoEncoder enc = EncoderRegistry.create(id, json, EncoderRegistry.Options.defaults()
+                    .withFrames(m.numFrames().get(i)));
             inputs.add(EncoderInput.of(enc));
         }
         return inputs;
+    }
+
+    /** The checkpoint's repo id, or null for a backbone that only exists locally (merv-tiny's). */
+    static String hubRepo(HubRef hub) {
+        return hub == null ? null : hub.repo();
     }
 }

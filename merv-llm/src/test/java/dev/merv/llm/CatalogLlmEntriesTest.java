@@ -29,12 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
  * switches before the catalog replaced them), empty models at real size have the released parameter counts,
  * and pinned tokenizers are looked up at their revision.
  */
-class LlmCatalogTest {
+class CatalogLlmEntriesTest {
 
     @Test
     void everyEntryEqualsTheFormerRegistry() throws IOException {
         JsonObject before;
-        try (InputStream in = LlmCatalogTest.class.getResourceAsStream("/catalog/llms-before-catalog.json")) {
+        try (InputStream in = CatalogLlmEntriesTest.class.getResourceAsStream("/catalog/llms-before-catalog.json")) {
             assertThat(in).isNotNull();
             before = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
         }

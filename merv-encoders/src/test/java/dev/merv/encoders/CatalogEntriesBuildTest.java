@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * per-module registry built ({@code catalog/encoders-before-catalog.json}, dumped from that code before the
  * catalog replaced it).
  */
-class EncoderCatalogTest {
+class CatalogEntriesBuildTest {
 
     static List<String> supported() {
         return Catalog.supportedEncoderIds();
@@ -81,7 +81,7 @@ class EncoderCatalogTest {
     @Test
     void equalsTheFormerRegistry() throws IOException {
         JsonObject before;
-        try (InputStream in = EncoderCatalogTest.class.getResourceAsStream("/catalog/encoders-before-catalog.json")) {
+        try (InputStream in = CatalogEntriesBuildTest.class.getResourceAsStream("/catalog/encoders-before-catalog.json")) {
             assertThat(in).isNotNull();
             before = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
         }
