@@ -11,7 +11,7 @@ import java.util.function.Function;
  * The lookup over every backbone id merv knows: video encoders and LLMs, one {@link EncoderEntry} or
  * {@link LlmEntry} each, in catalog order (reference ids first). Ids the reference registers but merv
  * cannot build are entries too, marked unsupported with the reason, so that a configuration naming one
- * is refused before anything loads.
+ * is refused before anything loads. docs/weights.md renders the entries as tables.
  */
 public final class Catalog {
 
