@@ -2,7 +2,8 @@ package dev.merv.build;
 
 import ai.djl.ndarray.NDManager;
 import dev.merv.core.config.ConfigValidator;
-import dev.merv.core.config.EncoderCatalog;
+import dev.merv.core.catalog.Catalog;
+import dev.merv.core.catalog.EncoderEntry;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.model.Merv;
@@ -45,27 +46,27 @@ public final class MervBuilder {
 
         /** LanguageBind video (CLIP ViT-L/14 + temporal attention), 16 frames, CLS dropped. */
         public static Encoder languageBind() {
-            return new Encoder(ModelRegistry.LANGUAGEBIND, 16, null);
+            return new Encoder(Catalog.LANGUAGEBIND, 16, null);
         }
 
         /** DINOv2 ViT-L/14 with registers, 16 frames, all patch tokens. */
         public static Encoder dinov2() {
-            return new Encoder(ModelRegistry.DINOV2, 16, null);
+            return new Encoder(Catalog.DINOV2, 16, null);
         }
 
         /** Hiera base-plus video, 32 frames (two 16-frame clips). */
         public static Encoder hiera() {
-            return new Encoder(ModelRegistry.HIERA, 32, null);
+            return new Encoder(Catalog.HIERA, 32, null);
         }
 
         /** SigLIP ViT-B/16 224 px, 16 frames, all tokens. */
         public static Encoder siglip() {
-            return new Encoder(ModelRegistry.SIGLIP, 16, null);
+            return new Encoder(Catalog.SIGLIP, 16, null);
         }
 
         /** ViViT-B 16x2 (Kinetics-400), 32 frames, all 16 temporal slots. */
         public static Encoder vivit() {
-            return new Encoder(ModelRegistry.VIVIT, 32, null);
+            return new Encoder(Catalog.VIVIT, 32, null);
         }
 
         /** Any catalog id. */
@@ -238,7 +239,7 @@ public final class MervBuilder {
     private static Optional<Integer> visualLength(ModelConfig c) {
         ArchSpecifier arch = ArchSpecifier.parse(c.archSpecifier());
         String id = c.videoBackboneIds().get(0);
-        return EncoderCatalog.spec(id).filter(EncoderCatalog.Spec::hasShape).map(s -> arch.outputLength(
-                s.temporalResolution(c.numFrames().get(0)), s.spatialResolution(), c.projectorTokenLength()));
+        return Catalog.findEncoder(id).filter(EncoderEntry::supported).map(EncoderEntry::geometry).map(g -> arch.outputLength(
+                g.temporalResolution(c.numFrames().get(0)), g.tokensPerSlot(), c.projectorTokenLength()));
     }
 }

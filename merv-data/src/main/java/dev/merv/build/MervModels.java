@@ -2,6 +2,7 @@ package dev.merv.build;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.HubRef;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.Precision;
@@ -42,9 +43,29 @@ public final class MervModels {
      */
     public static void checkWeights(ModelConfig cfg, BackboneWeights weights) {
         for (String id : cfg.videoBackboneIds()) {
-            weights.resolve(id, EncoderRegistry.get(id).checkpoint());
+            encoderDir(id, weights);
         }
-        weights.resolve(cfg.llmBackboneId(), LlmRegistry.spec(cfg.llmBackboneId()).hfRepo());
+        tokenizerDir(cfg.llmBackboneId(), weights);
+    }
+
+    /** Where encoder {@code id}'s checkpoint is. */
+    public static Path encoderDir(String id, BackboneWeights weights) {
+        return weights.resolve(id, hubRepo(EncoderRegistry.get(id).hub()));
+    }
+
+    /** Where LLM {@code id}'s checkpoint is. */
+    public static Path llmDir(String id, BackboneWeights weights) {
+        return weights.resolve(id, hubRepo(LlmRegistry.spec(id).hub()));
+    }
+
+    /** The LLM's tokenizer: the files beside its weights, or the revision its catalog entry pins. */
+    public static Path tokenizerDir(String id, BackboneWeights weights) {
+        return LlmRegistry.tokenizerDir(id, null, llmDir(id, weights));
+    }
+
+    /** The checkpoint's repo id, or null for a backbone that only exists locally (merv-tiny's). */
+    private static String hubRepo(HubRef hub) {
+        return hub == null ? null : hub.repo();
     }
 
     /**
@@ -61,8 +82,7 @@ public final class MervModels {
         ScalarType encDtype = precision.compute();
         for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
             String id = cfg.videoBackboneIds().get(i);
-            EncoderRegistry.Entry entry = EncoderRegistry.get(id);
-            Path dir = weights.resolve(id, entry.checkpoint());
+            Path dir = encoderDir(id, weights);
             EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i));
             long t0 = System.nanoTime();
             FrozenVideoEncoder enc = EncoderRegistry.load(id, o, dir.toString(), null, manager, encDtype);
@@ -72,11 +92,11 @@ public final class MervModels {
             encoders.add(enc);
         }
         String llmId = cfg.llmBackboneId();
-        Path llmDir = weights.resolve(llmId, LlmRegistry.spec(llmId).hfRepo());
+        Path llmDir = llmDir(llmId, weights);
         ScalarType llmDtype = purpose == Purpose.TRAINING ? ScalarType.FLOAT32 : precision.compute();
         long t0 = System.nanoTime();
-        LlamaModel llm = LlmRegistry.fromPretrained(llmId, llmDir, llmDir, llmDtype, manager, LlmRegistry.Options.PARITY,
-                seed);
+        LlamaModel llm = LlmRegistry.fromPretrained(llmId, llmDir, tokenizerDir(llmId, weights), llmDtype, manager,
+                LlmRegistry.Options.PARITY, seed);
         LOG.info("llm {}: width {}, {} layers, {} embedding rows, {}, loaded from {} in {} ms", llmId, llm.embedDim(),
                 llm.numLayers(), llm.vocabSize(), llmDtype, llmDir, (System.nanoTime() - t0) / 1_000_000);
         return new Merv(cfg, encoders, llm, manager, options == null ? new Merv.Options() : options);
@@ -90,10 +110,9 @@ public final class MervModels {
         List<FrozenVideoEncoder> out = new ArrayList<>();
         for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
             String id = cfg.videoBackboneIds().get(i);
-            EncoderRegistry.Entry e = EncoderRegistry.get(id);
-            Path dir = weights.resolve(id, e.checkpoint());
+            Path dir = encoderDir(id, weights);
             JsonObject json = Files.exists(dir.resolve("config.json")) ? ModelDirectory.readConfig(dir) : null;
-            out.add(e.create(json, EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i))));
+            out.add(EncoderRegistry.create(id, json, EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i))));
         }
         return out;
     }

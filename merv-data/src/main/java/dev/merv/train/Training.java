@@ -245,8 +245,7 @@ public final class Training {
         try {
             if (source == null) {
                 String llmId = m.llmBackboneId();
-                Path llmDir = weights.resolve(llmId, LlmRegistry.spec(llmId).hfRepo());
-                var text = LlmRegistry.text(llmId, llmDir, LlmRegistry.Options.PARITY);
+                var text = LlmRegistry.text(llmId, MervModels.tokenizerDir(llmId, weights), LlmRegistry.Options.PARITY);
                 ds = VideoLlavaDataset.open(new DatasetRegistry.DatasetFiles(datasetJson(),
                         config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(1)),
                         config.stage()));
@@ -291,11 +290,10 @@ public final class Training {
         Files.createDirectories(runDir);
         JsonObject w = new JsonObject();
         for (String id : config.model().videoBackboneIds()) {
-            w.addProperty(id, weights.resolve(id, dev.merv.encoders.EncoderRegistry.get(id).checkpoint())
-                    .toAbsolutePath().toString());
+            w.addProperty(id, MervModels.encoderDir(id, weights).toAbsolutePath().toString());
         }
         String llm = config.model().llmBackboneId();
-        w.addProperty(llm, weights.resolve(llm, LlmRegistry.spec(llm).hfRepo()).toAbsolutePath().toString());
+        w.addProperty(llm, MervModels.llmDir(llm, weights).toAbsolutePath().toString());
         writeAtomically(runDir.resolve(WEIGHTS_FILE), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(w));
     }
 

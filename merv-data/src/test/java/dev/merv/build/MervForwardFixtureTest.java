@@ -8,9 +8,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
-import dev.merv.core.config.LlmCatalog;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.Stage;
+import dev.merv.core.model.FrameTransform;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.MervBatch;
 import dev.merv.core.model.MervOutput;
@@ -21,6 +22,7 @@ import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.WeightLoader;
+import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.dinov2.Dinov2;
 import dev.merv.encoders.hiera.HieraConfig;
@@ -67,24 +69,29 @@ public class MervForwardFixtureTest {
             case "languagebind": {
                 LanguageBindConfig c = LanguageBindConfig.fromJson(fc, src);
                 // pixels come already transformed; the transform only fixes the [B, 3, T, H, W] layout
-                return new LanguageBindEncoder(id, c, frames,
-                        new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
+                return new LanguageBindEncoder(id, c, frames, transform(id, c.imageSize()));
             }
             case "dinov2": {
                 var c = Dinov2.config(fc, src);
-                return Dinov2.encoder(id, c, c.imgSize(), frames);
+                return Dinov2.encoder(id, c, c.imgSize(), frames, transform(id, c.imgSize()));
             }
             case "hiera": {
                 HieraConfig c = HieraConfig.fromJson(fc, src);
-                return new HieraEncoder(id, c, frames, HieraEncoder.transform(c.inputSize()[1]));
+                return new HieraEncoder(id, c, frames, transform(id, c.inputSize()[1]));
             }
             case "siglip": {
                 var c = Siglip.config(fc, src);
-                return Siglip.encoder(id, c, c.imgSize(), frames);
+                return Siglip.encoder(id, c, c.imgSize(), frames, transform(id, c.imgSize()));
             }
             default:
                 throw new AssertionError(f.name() + ": unknown encoder family '" + family + "' in config.json video_backbones");
         }
+    }
+
+    /** {@code id}'s catalog transform at {@code size}, without LanguageBind's random flip. */
+    private static FrameTransform transform(String id, int size) {
+        return EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(size)
+                .withFlip(LanguageBindTransform.Flip.NEVER));
     }
 
     /** Pipeline position of a {@code hidden.*} tensor: encoders, projectors, fusion, splice. */
@@ -119,7 +126,7 @@ public class MervForwardFixtureTest {
                 encoders.add(e);
             }
             LlamaConfig lc = DecoderConfigs.parse(cfg.getAsJsonObject("llm_backbone"), name + "/config.json llm_backbone");
-            LlamaModel llm = new LlamaModel(LlmCatalog.TINY_LLAMA3, lc, m);
+            LlamaModel llm = new LlamaModel(Catalog.TINY_LLAMA3, lc, m);
             Merv merv = new Merv(mc, encoders, llm, m, new Merv.Options().initialize(false).keepIntermediates(true)
                     .bosTokenLength(cfg.get("bos_token_length").getAsInt()));
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.merv.core.config.LlmCatalog;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.Stage;
 import dev.merv.core.model.Merv;
 import dev.merv.core.nn.Param;
@@ -58,7 +58,7 @@ class StageHandOffTest {
             }
         }
         // the LLM comes from its pretrained checkpoint, not from the align run (which did not train it)
-        Path llmDir = tiny.weightsDir().resolve(LlmCatalog.TINY_LLAMA2);
+        Path llmDir = tiny.weightsDir().resolve(Catalog.TINY_LLAMA2);
         try (SafeTensors st = SafeTensors.open(llmDir.resolve("model.safetensors")); NDManager m = NDManager.newBaseManager()) {
             float[] embed = st.load("model.embed_tokens.weight", m, ScalarType.FLOAT32).toFloatArray();
             float[] got = llm.get("llm.model.embed_tokens.weight");

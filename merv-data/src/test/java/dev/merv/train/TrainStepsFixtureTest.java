@@ -113,7 +113,7 @@ class TrainStepsFixtureTest {
             encoders.add(e);
         }
         LlamaConfig lc = DecoderConfigs.parse(cfg.getAsJsonObject("llm_backbone"), f.name() + "/config.json llm_backbone");
-        LlamaModel llm = new LlamaModel(dev.merv.core.config.LlmCatalog.TINY_LLAMA3, lc, m);
+        LlamaModel llm = new LlamaModel(dev.merv.core.catalog.Catalog.TINY_LLAMA3, lc, m);
         Merv merv = new Merv(mc, encoders, llm, m, new Merv.Options().initialize(false)
                 .bosTokenLength(cfg.get("bos_token_length").getAsInt()));
         Map<String, Param> rest = new LinkedHashMap<>();

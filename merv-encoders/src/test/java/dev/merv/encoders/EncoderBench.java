@@ -43,7 +43,7 @@ public final class EncoderBench {
         }
         if (ids.isEmpty()) {
             for (String id : EncoderRegistry.ids()) {
-                if (EncoderRegistry.get(id).inReference()) {
+                if (EncoderRegistry.get(id).provenance() == dev.merv.core.catalog.Provenance.REFERENCE) {
                     ids.add(id);
                 }
             }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
+import dev.merv.core.model.FrameTransform;
 import dev.merv.core.nn.Param;
 import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
@@ -134,8 +135,9 @@ class EncoderFixtureTest {
             case "timm-vit-siglip", "timm-vit-dinov2" -> {
                 TimmVitConfig c = kind.endsWith("siglip") ? Siglip.config(cfg, name) : Dinov2.config(cfg, name);
                 int frames = cfg.get("num_frames").getAsInt();
-                TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames)
-                        : Dinov2.encoder(id, c, c.imgSize(), frames);
+                FrameTransform tr = EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(c.imgSize()));
+                TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames, tr)
+                        : Dinov2.encoder(id, c, c.imgSize(), frames, tr);
                 assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
                 t.loadWeights(fx.model(), "", m, null);
                 enc = t;
@@ -145,7 +147,8 @@ class EncoderFixtureTest {
             case "languagebind-video" -> {
                 LanguageBindConfig c = LanguageBindConfig.fromJson(cfg, name);
                 LanguageBindEncoder lb = new LanguageBindEncoder(id, c, cfg.get("video_frames").getAsInt(),
-                        new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER));
+                        EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(c.imageSize())
+                                .withFlip(LanguageBindTransform.Flip.NEVER)));
                 lb.loadWeights(fx.model(), "featurizer.", m, null);
                 enc = lb;
                 input = "input.video_values";
@@ -161,7 +164,8 @@ class EncoderFixtureTest {
             }
             case "encoder" -> {
                 VivitConfig c = VivitConfig.fromJson(cfg, name);
-                VivitEncoder v = new VivitEncoder(id, c, c.numFrames(), VivitEncoder.Tokens.ALL_SLOTS, VivitEncoder.transform(c.imageSize()));
+                VivitEncoder v = new VivitEncoder(id, c, c.numFrames(), VivitEncoder.Tokens.ALL_SLOTS,
+                        EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(c.imageSize())));
                 v.loadWeights(fx.model(), "", m, null);
                 enc = v;
                 input = "input.pixel_values";

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.merv.core.catalog.Provenance;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.encoders.languagebind.LanguageBindTransform;
 import dev.merv.encoders.transform.Filter;
@@ -38,7 +39,7 @@ class EncoderRegistryTest {
         } else {
             assertEquals(LanguageBindTransform.Flip.TRAINING, ((LanguageBindTransform) e.transform()).flip());
         }
-        assertTrue(EncoderRegistry.get(id).inReference());
+        assertEquals(Provenance.REFERENCE, EncoderRegistry.get(id).provenance());
     }
 
     @Test
@@ -71,6 +72,9 @@ class EncoderRegistryTest {
         assertTrue(e.getMessage().contains("clip-vit") && e.getMessage().contains("dinov2-video-all-tokens"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> EncoderRegistry.get("siglip-vit-b16-224px-all-tokens"));
         assertTrue(e.getMessage().contains("W20"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> EncoderRegistry.create("languagebind-video-averagetoken"));
+        assertTrue(e.getMessage().contains("not implemented in merv") && e.getMessage().contains("languagebind-video-noclass"),
+                e.getMessage());
     }
 
     @Test
@@ -84,7 +88,11 @@ class EncoderRegistryTest {
     void checkpointConfigsTakeHfDefaultsAndNameBadKeys() {
         com.google.gson.JsonObject empty = new com.google.gson.JsonObject();
         dev.merv.encoders.vivit.VivitConfig v = dev.merv.encoders.vivit.VivitConfig.fromJson(empty, "config.json");
-        assertEquals(dev.merv.encoders.vivit.VivitConfig.b16x2().numTubelets(), v.numTubelets());
+        // HF's VivitConfig defaults are the b16x2 checkpoint's values
+        dev.merv.encoders.vivit.VivitConfig hub = dev.merv.encoders.vivit.VivitConfig.fromJson(
+                dev.merv.core.catalog.Catalog.encoder("vivit-google-b-all-no-cls-16frames").config(), "catalog");
+        assertEquals(hub.numTubelets(), v.numTubelets());
+        assertEquals(hub.hiddenAct(), v.hiddenAct());
         com.google.gson.JsonObject bad = com.google.gson.JsonParser.parseString(
                 "{\"vision_config\": {\"hidden_size\": \"wide\"}}").getAsJsonObject();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

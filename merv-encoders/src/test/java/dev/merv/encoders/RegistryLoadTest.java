@@ -10,18 +10,20 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.merv.core.catalog.EncoderEntry;
+import dev.merv.core.catalog.EncoderFamily;
 import dev.merv.core.nn.Param;
+import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.TensorInfo;
 import dev.merv.core.weights.WeightSource;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
-import dev.merv.core.testing.Fixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,22 +43,22 @@ class RegistryLoadTest {
         "siglip-vit-b16-224px-all-no-cls", "hiera-base-plus-video"})
     void loadsHubLayout(String id) {
         try (NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.noGrad()) {
-            EncoderRegistry.Entry entry = EncoderRegistry.get(id);
+            EncoderEntry entry = EncoderRegistry.get(id);
             EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withWidthDivisor(WIDTH);
-            FrozenVideoEncoder template = entry.create(o);
+            FrozenVideoEncoder template = EncoderRegistry.create(id, o);
             Map<String, NDArray> ckpt = new LinkedHashMap<>();
             for (Map.Entry<String, Param> e : template.module().namedParameters().entrySet()) {
                 ckpt.put(entry.checkpointPrefix() + e.getKey(), m.randomNormal(0, 1, e.getValue().shape(), DataType.FLOAT32));
             }
             int d = template.embedDim();
             switch (entry.family()) {
-                case "languagebind" -> {
+                case LANGUAGEBIND -> {
                     ckpt.put("text_model.embeddings.token_embedding.weight", m.randomNormal(new Shape(10, d)));
                     ckpt.put("logit_scale", m.randomNormal(new Shape(1)));
                 }
-                case "dinov2" -> ckpt.put("pos_embed", m.randomNormal(new Shape(1, 37 * 37, d)));
-                case "vivit" -> ckpt.put("classifier.weight", m.randomNormal(new Shape(400, d)));
-                case "siglip" -> {
+                case DINOV2 -> ckpt.put("pos_embed", m.randomNormal(new Shape(1, 37 * 37, d)));
+                case VIVIT -> ckpt.put("classifier.weight", m.randomNormal(new Shape(400, d)));
+                case SIGLIP -> {
                     ckpt.put(entry.checkpointPrefix() + "attn_pool.latent", m.randomNormal(new Shape(1, 1, d)));
                     ckpt.put("text.token_embedding.weight", m.randomNormal(new Shape(10, d)));
                 }
@@ -68,12 +70,12 @@ class RegistryLoadTest {
                 Param p = e.getValue();
                 assertEquals(ScalarType.BFLOAT16, p.dtype(), e.getKey());
                 assertFalse(p.trainable(), e.getKey());
-                if (!(entry.family().equals("dinov2") && e.getKey().equals("pos_embed"))) {
+                if (!(entry.family() == EncoderFamily.DINOV2 && e.getKey().equals("pos_embed"))) {
                     float[] want = Torch.toFloatArray(Torch.to(ckpt.get(entry.checkpointPrefix() + e.getKey()), ScalarType.BFLOAT16));
                     assertArrayEquals(want, Torch.toFloatArray(p.get()), e.getKey());
                 }
             }
-            if (entry.family().equals("dinov2")) {
+            if (entry.family() == EncoderFamily.DINOV2) {
                 assertArrayEquals(new long[] {1, 256, d}, enc.module().namedParameters().get("pos_embed").shape().getShape());
             }
             // a missing tensor is named

@@ -6,6 +6,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.merv.core.catalog.PadToken;
 import dev.merv.core.text.Tokenizer;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -2,55 +2,31 @@ package dev.merv.llm;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.Catalog;
+import dev.merv.core.catalog.HubRef;
+import dev.merv.core.catalog.LlmEntry;
+import dev.merv.core.catalog.LlmFamily;
+import dev.merv.core.catalog.PadToken;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.ModelDirectory;
 import dev.merv.llm.llama.Llama;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
-import dev.merv.llm.prompt.PromptFormat;
 import dev.merv.llm.prompt.PromptQuirks;
 import dev.merv.llm.prompt.ReferenceTextPipeline;
 import dev.merv.llm.qwen2.Qwen2;
 import java.nio.file.Path;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 
 /**
- * The reference's LLM ids mapped to decoder preset, prompt format and tokenizer set-up (merv-reference.md
- * §4.1), and the loaders that put them together.
+ * Builds the catalog's LLM entries ({@link Catalog#llm}): the decoder from the family's config parser, the
+ * tokenizer with the entry's pad set-up and embedding resize, the text pipeline with its prompt format.
  *
  * <p>Quirks reproduced by default (each with its fix as an option): {@code llama3-8b-chat} uses the LLaMa-2 chat
- * template (W20); Qwen2.5's pad id is 128004 (W5, fix: {@link Options#qwenOwnPad}); Qwen2.5 inference runs
- * in fp16 (W21, recorded in {@link LlmSpec#inferenceDtype}).
+ * template with the base model's tokenizer (W20); Qwen2.5's pad id is 128004 (W5, fix: {@link Options#qwenOwnPad});
+ * Qwen2.5 inference runs in fp16 (W21, recorded in {@link LlmEntry#inferenceDtype}).
  */
 public final class LlmRegistry {
-
-    private static final Map<String, LlmSpec> SPECS;
-
-    static {
-        Map<String, LlmSpec> m = new LinkedHashMap<>();
-        PadToken addPad = PadToken.add("<PAD>");
-        llama(m, "llama2-7b-pure", PromptFormat.PURE, addPad, 64);
-        llama(m, "llama2-13b-pure", PromptFormat.PURE, addPad, 64);
-        llama(m, "llama2-7b-chat", PromptFormat.LLAMA2_CHAT, addPad, 64);
-        llama(m, "llama2-13b-chat", PromptFormat.LLAMA2_CHAT, addPad, 64);
-        llama(m, "vicuna-v15-7b", PromptFormat.VICUNA_V15, addPad, 64);
-        llama(m, "vicuna-v15-13b", PromptFormat.VICUNA_V15, addPad, 64);
-        llama(m, "llama3-8b-pure", PromptFormat.PURE, addPad, 64);
-        llama(m, "llama3-8b-chat", PromptFormat.LLAMA2_CHAT, addPad, 64);
-        llama(m, Llama.TINY_LLAMA2, PromptFormat.PURE, addPad, 64);
-        llama(m, "llama3.1-8b-chat", PromptFormat.LLAMA31, PadToken.existing("<|finetune_right_pad_id|>", 128004), 0);
-        for (Map.Entry<String, String> e : Qwen2.PRESET_REPOS.entrySet()) {
-            m.put(e.getKey(), new LlmSpec(e.getKey(), e.getValue(), LlmSpec.Family.QWEN2, PromptFormat.QWEN2,
-                    PadToken.qwenReference(), 0, ScalarType.FLOAT16));
-        }
-        SPECS = Collections.unmodifiableMap(m);
-    }
-
-    private static void llama(Map<String, LlmSpec> m, String id, PromptFormat f, PadToken pad, int multiple) {
-        m.put(id, new LlmSpec(id, Llama.PRESET_REPOS.get(id), LlmSpec.Family.LLAMA, f, pad, multiple, ScalarType.BFLOAT16));
-    }
 
     private LlmRegistry() {}
 
@@ -59,32 +35,59 @@ public final class LlmRegistry {
         public static final Options PARITY = new Options(false, PromptQuirks.PARITY);
     }
 
-    public static Map<String, LlmSpec> all() {
-        return SPECS;
+    /** The ids merv can build from the catalog's config values (every LLM id but the golden fixtures' names). */
+    public static List<String> ids() {
+        return Catalog.llms().stream().filter(LlmEntry::hasConfig).map(LlmEntry::id).toList();
     }
 
-    public static LlmSpec spec(String id) {
-        LlmSpec s = SPECS.get(id);
-        if (s == null) {
-            throw new IllegalArgumentException("unknown LLM id '" + id + "'; known: " + SPECS.keySet());
-        }
-        return s;
+    /** The catalog entry of {@code id}; fails naming the known ids. */
+    public static LlmEntry spec(String id) {
+        return Catalog.llm(id);
     }
 
     /** The preset builder of the checkpoint behind {@code id} (before any embedding resize). */
     public static Llama.Builder preset(String id) {
-        LlmSpec s = spec(id);
-        return s.family() == LlmSpec.Family.QWEN2 ? Qwen2.preset(id) : Llama.preset(id);
+        return spec(id).family() == LlmFamily.QWEN2 ? Qwen2.preset(id) : Llama.preset(id);
     }
 
     /** Parses an HF {@code config.json} with the parser of {@code id}'s family. */
     public static LlamaConfig config(String id, JsonObject json, String source) {
-        return spec(id).family() == LlmSpec.Family.QWEN2 ? Qwen2.config(json, source) : Llama.config(json, source);
+        return spec(id).family() == LlmFamily.QWEN2 ? Qwen2.config(json, source) : Llama.config(json, source);
+    }
+
+    /**
+     * Where {@code id}'s tokenizer is read from: {@code explicit} when given; else, when the entry pins a
+     * tokenizer (the reference's {@code llama3-8b-*}), that repo at that revision in the HF cache; else the
+     * checkpoint directory {@code weightsDir}. A pinned tokenizer missing from the cache fails naming
+     * {@code repo@revision} and where it looked.
+     */
+    public static Path tokenizerDir(String id, Path explicit, Path weightsDir) {
+        return tokenizerDir(id, explicit, weightsDir, ModelDirectory.hfCacheHub());
+    }
+
+    /** As {@link #tokenizerDir(String, Path, Path)} with an explicit HF hub cache directory. */
+    public static Path tokenizerDir(String id, Path explicit, Path weightsDir, Path hub) {
+        if (explicit != null) {
+            return explicit;
+        }
+        HubRef pinned = spec(id).tokenizer();
+        if (pinned == null) {
+            if (weightsDir == null) {
+                throw new IllegalArgumentException("LLM '" + id + "': no tokenizer directory and no weights directory given");
+            }
+            return weightsDir;
+        }
+        return ModelDirectory.findInCache(hub, pinned.repo(), pinned.revisionOrMain()).orElseThrow(() ->
+                new IllegalArgumentException("LLM '" + id + "' reads its tokenizer from " + pinned + " (the revision the"
+                        + " reference pins), which is not in the HF cache at " + hub.resolve("models--"
+                        + pinned.repo().replace("/", "--")) + " (refs/" + pinned.revisionOrMain() + "); download it (e.g."
+                        + " huggingface-cli download " + pinned.repo() + " --revision " + pinned.revisionOrMain()
+                        + " tokenizer.json tokenizer_config.json) or pass a tokenizer directory"));
     }
 
     public static HfTokenizer tokenizer(String id, Path tokenizerDir, Options options) {
-        LlmSpec s = spec(id);
-        PadToken pad = s.family() == LlmSpec.Family.QWEN2 && options.qwenOwnPad() ? PadToken.qwenOwnPad() : s.pad();
+        LlmEntry s = spec(id);
+        PadToken pad = s.family() == LlmFamily.QWEN2 && options.qwenOwnPad() ? PadToken.qwenOwnPad() : s.pad();
         return HfTokenizer.load(tokenizerDir, pad);
     }
 
@@ -94,14 +97,15 @@ public final class LlmRegistry {
 
     /**
      * Builds {@code id} from an HF checkpoint directory (config validated first, sharded safetensors ok) and
-     * its tokenizer directory (often the same directory), resizing the embeddings as the reference does when
-     * it adds {@code <PAD>} (new rows {@code Normal(0, initializer_range)} seeded by {@code seed}).
+     * its tokenizer ({@code tokenizerDir}, or null for {@link #tokenizerDir the entry's}), resizing the
+     * embeddings as the reference does when it adds {@code <PAD>} (new rows {@code Normal(0, initializer_range)}
+     * seeded by {@code seed}).
      */
     public static LlamaModel fromPretrained(String id, Path weightsDir, Path tokenizerDir, ScalarType dtype,
             NDManager parent, Options options, long seed) {
         JsonObject json = ModelDirectory.readConfig(weightsDir);
         LlamaConfig cfg = config(id, json, weightsDir.resolve("config.json").toString());
-        ReferenceTextPipeline text = text(id, tokenizerDir, options);
+        ReferenceTextPipeline text = text(id, tokenizerDir(id, tokenizerDir, weightsDir), options);
         int ckptRows = cfg.vocabSize();
         int rows = spec(id).embeddingRows(ckptRows, text.tokenizer().vocabSize());
         double std = json.has("initializer_range") ? json.get("initializer_range").getAsDouble() : 0.02;
@@ -121,10 +125,11 @@ public final class LlmRegistry {
 
     /**
      * An empty model of {@code id}'s shape (embeddings already at the resized row count) with its text
-     * pipeline, for loading a MERV checkpoint's {@code llm_backbone} into.
+     * pipeline, for loading a MERV checkpoint's {@code llm_backbone} into; a null {@code tokenizerDir} means
+     * the entry's pinned tokenizer.
      */
     public static LlamaModel empty(String id, Path tokenizerDir, NDManager parent, Options options) {
-        ReferenceTextPipeline text = text(id, tokenizerDir, options);
+        ReferenceTextPipeline text = text(id, tokenizerDir(id, tokenizerDir, null), options);
         LlamaConfig cfg = preset(id).config();
         int rows = spec(id).embeddingRows(cfg.vocabSize(), text.tokenizer().vocabSize());
         return new LlamaModel(id, cfg.withVocabSize(rows), parent).withText(text);

@@ -136,7 +136,7 @@ class PretrainedLoadingTest {
             assertThat(q05.tieWordEmbeddings()).isTrue();
             assertThat(q05.headDim()).isEqualTo(64);
             assertThat(Qwen2.preset("qwen2.5-7b-instruct").config().tieWordEmbeddings()).isFalse();
-            for (String id : LlmRegistry.all().keySet()) {
+            for (String id : LlmRegistry.ids()) {
                 var c = LlmRegistry.preset(id).config();
                 assertThat(c.hiddenSize() % c.numHeads()).as(id).isZero();
             }

@@ -1,5 +1,6 @@
 package dev.merv.llm;
 
+import dev.merv.core.catalog.PadToken;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;

@@ -3,9 +3,10 @@ package dev.merv.llm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.merv.core.catalog.PromptFormat;
 import dev.merv.core.text.EncodedText;
 import dev.merv.core.text.Turn;
-import dev.merv.llm.prompt.PromptFormat;
+import dev.merv.llm.prompt.PromptBuilder;
 import dev.merv.llm.prompt.PromptQuirks;
 import dev.merv.llm.prompt.ReferenceTextPipeline;
 import java.util.List;
@@ -149,6 +150,6 @@ class TokenizerSetupTest {
                         + "<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
         assertThat(new ReferenceTextPipeline(llama2, PromptFormat.VICUNA_V15).inferencePrompt("Hi")).endsWith(
                 "questions. USER: Hi ASSISTANT:");
-        assertThatThrownBy(() -> PromptFormat.PURE.newBuilder().addTurn("gpt", "x")).hasMessageContaining("human");
+        assertThatThrownBy(() -> PromptBuilder.of(PromptFormat.PURE).addTurn("gpt", "x")).hasMessageContaining("human");
     }
 }

@@ -1,5 +1,8 @@
 package dev.merv.core.config;
 
+import dev.merv.core.catalog.Catalog;
+import dev.merv.core.catalog.EncoderEntry;
+import dev.merv.core.catalog.EncoderGeometry;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.projector.ArchSpecifier;
 import java.util.ArrayList;
@@ -66,8 +69,8 @@ public final class ConfigValidator {
 
     /**
      * As {@link #validateModel(ModelConfig)}; with {@code catalogGeometry} off, the encoders' output geometry
-     * is not taken from {@link EncoderCatalog} (the built encoders are checked instead, e.g. tiny test
-     * encoders that carry a reference id).
+     * is not taken from the {@link Catalog} (the built encoders are checked instead, e.g. tiny test
+     * encoders that carry a reference id). Unknown and unsupported ids are refused either way.
      */
     public static void validateModel(ModelConfig model, boolean catalogGeometry) {
         List<String> problems = modelProblems(model, catalogGeometry);
@@ -84,20 +87,27 @@ public final class ConfigValidator {
         List<String> problems = new ArrayList<>();
         List<String> ids = m.videoBackboneIds();
         if (ids.isEmpty()) {
-            problems.add("model.video_backbone_ids is empty; give at least one encoder, e.g. [" + ModelRegistry.SIGLIP + "]");
+            problems.add("model.video_backbone_ids is empty; give at least one encoder, e.g. [" + Catalog.SIGLIP + "]");
         }
         Set<String> unknown = new LinkedHashSet<>();
+        boolean encodersOk = true;
         for (String id : ids) {
-            if (!EncoderCatalog.isKnown(id)) {
+            var entry = Catalog.findEncoder(id);
+            if (entry.isEmpty()) {
                 unknown.add(id);
+            } else if (!entry.get().supported()) {
+                problems.add("model.video_backbone_ids: '" + id + "' is registered by the reference but not supported: "
+                        + entry.get().unsupported() + "; supported encoder ids are " + Catalog.supportedEncoderIds());
+                encodersOk = false;
             }
         }
         if (!unknown.isEmpty()) {
-            problems.add("model.video_backbone_ids: unknown encoder id(s) " + unknown + "; known ids are "
-                    + EncoderCatalog.ids());
+            problems.add("model.video_backbone_ids: unknown encoder id(s) " + unknown + "; supported encoder ids are "
+                    + Catalog.supportedEncoderIds());
+            encodersOk = false;
         }
-        if (!LlmCatalog.isKnown(m.llmBackboneId())) {
-            problems.add("model.llm_backbone_id='" + m.llmBackboneId() + "' is not a known LLM; use one of " + LlmCatalog.ids());
+        if (Catalog.findLlm(m.llmBackboneId()).isEmpty()) {
+            problems.add("model.llm_backbone_id='" + m.llmBackboneId() + "' is not a known LLM; use one of " + Catalog.llmIds());
         }
         List<Integer> frames = m.numFrames();
         boolean framesOk = true;
@@ -150,7 +160,7 @@ public final class ConfigValidator {
             problems.add("model.image_resize_strategy='" + m.imageResizeStrategy() + "': the LanguageBind encoder only"
                     + " supports resize-naive");
         }
-        if (catalogGeometry && arch != null && framesOk && tokensOk && unknown.isEmpty() && !ids.isEmpty()) {
+        if (catalogGeometry && arch != null && framesOk && tokensOk && encodersOk && !ids.isEmpty()) {
             problems.addAll(visualLengthProblems(m, arch));
         }
         return problems;
@@ -162,34 +172,32 @@ public final class ConfigValidator {
         List<String> lengths = new ArrayList<>();
         boolean mismatch = false;
         for (int i = 0; i < m.numEncoders(); i++) {
-            EncoderCatalog.Spec spec = EncoderCatalog.spec(m.videoBackboneIds().get(i)).orElseThrow();
+            EncoderEntry entry = Catalog.supportedEncoder(m.videoBackboneIds().get(i));
+            String id = entry.id();
+            EncoderGeometry geometry = entry.geometry();
             int frames = m.numFrames().get(i);
-            if (!spec.hasShape()) {
-                lengths.add(spec.id() + "=?");
+            if (frames % geometry.frameMultiple() != 0) {
+                problems.add("model.num_frames[" + i + "]=" + frames + ": encoder " + id + " needs a multiple of "
+                        + geometry.frameMultiple() + " frames");
                 continue;
             }
-            if (frames % spec.frameMultiple() != 0) {
-                problems.add("model.num_frames[" + i + "]=" + frames + ": encoder " + spec.id() + " needs a multiple of "
-                        + spec.frameMultiple() + " frames");
-                continue;
-            }
-            int t = spec.temporalResolution(frames);
+            int t = geometry.temporalResolution(frames);
             if (arch.resamples() && arch.resampler() != ArchSpecifier.ResamplerType.ATTNTV
-                    && Math.round(Math.sqrt(spec.spatialResolution())) * Math.round(Math.sqrt(spec.spatialResolution()))
-                    != spec.spatialResolution()) {
-                problems.add("encoder " + spec.id() + " gives " + spec.spatialResolution() + " tokens per slot, not a square"
+                    && Math.round(Math.sqrt(geometry.tokensPerSlot())) * Math.round(Math.sqrt(geometry.tokensPerSlot()))
+                    != geometry.tokensPerSlot()) {
+                problems.add("encoder " + id + " gives " + geometry.tokensPerSlot() + " tokens per slot, not a square"
                         + " grid; the '" + arch.resampler().element() + "' resampler cannot pool it");
                 continue;
             }
             int outFrames = arch.outputFrames(t);
             if (outFrames < 1) {
                 problems.add("model.arch_specifier='" + arch.text() + "': frame factor " + arch.frameFactor() + " leaves "
-                        + "no frames for encoder " + spec.id() + " (" + t + " temporal slots)");
+                        + "no frames for encoder " + id + " (" + t + " temporal slots)");
                 continue;
             }
-            int len = arch.outputLength(t, spec.spatialResolution(), m.projectorTokenLength());
-            lengths.add(spec.id() + "=" + outFrames + "x" + arch.tokensPerFrame(m.projectorTokenLength(),
-                    spec.spatialResolution()) + "=" + len);
+            int len = arch.outputLength(t, geometry.tokensPerSlot(), m.projectorTokenLength());
+            lengths.add(id + "=" + outFrames + "x" + arch.tokensPerFrame(m.projectorTokenLength(),
+                    geometry.tokensPerSlot()) + "=" + len);
             if (m.numEncoders() > 1 && len != 1 && len != m.visualFeatureLength()) {
                 mismatch = true;
             }

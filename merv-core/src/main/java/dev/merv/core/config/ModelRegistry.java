@@ -1,20 +1,19 @@
 package dev.merv.core.config;
 
+import dev.merv.core.catalog.Catalog;
+import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The registered model configs for {@code --model.type} (merv-reference.md §1.3): the six reference
- * ids exactly as registered upstream, plus {@code merv-tiny}.
+ * The registered MERV presets for {@code --model.type}: the reference's six ids with the values it
+ * registers (every other preset is merv-base with the fields named below changed), plus {@code merv-tiny}.
  *
- * <p>{@code merv-tiny} is merv's CPU test/demo model: four tiny random encoders and a tiny Llama-3
- * with the geometry of the {@code merv-forward-tiny} fixture (frames [2,2,4,2], 2x2 pooled tokens per
- * frame, 8 visual tokens, fusion width 32) and a width-64 Llama-2-style LLM that uses the real Llama-2
- * tokenizer ({@link LlmCatalog#TINY_LLAMA2}), so that prompts, masking and generation run the real text
- * path. Its encoder/LLM ids ({@link EncoderCatalog#TINY_LANGUAGEBIND} ...) are built by
- * {@code merv-encoders}/{@code merv-llm} from those fixture configs with random weights.
+ * <p>{@code merv-tiny} is merv's CPU test/demo model: four tiny random encoders with the geometry of the
+ * {@code merv-forward-tiny} fixture (frames [2,2,4,2], 2x2 pooled tokens per frame, 8 visual tokens, fusion
+ * width 32) and a width-64 Llama-2-style LLM that uses the real Llama-2 tokenizer
+ * ({@link Catalog#TINY_LLAMA2}), so that prompts, masking and generation run the real text path.
  */
 public final class ModelRegistry {
 
@@ -22,65 +21,93 @@ public final class ModelRegistry {
     public static final String MERV_FULL = "merv-full";
     public static final String MERV_TINY = "merv-tiny";
 
-    public static final String LANGUAGEBIND = "languagebind-video-noclass";
-    public static final String DINOV2 = "dinov2-video-all-tokens";
-    public static final String VIVIT = "vivit-google-b-all-no-cls-16frames";
-    public static final String SIGLIP = "siglip-vit-b16-224px-all-no-cls";
-    public static final String HIERA = "hiera-base-plus-video";
+    /** The reference's merv-base: four encoders, Llama-2-7B, single-stage finetune recipe. */
+    private static final ModelConfig BASE = ModelConfig.builder()
+            .type(MERV_BASE)
+            .modelId(MERV_BASE)
+            .archSpecifier("no-align+3davg+linear")
+            .featureFusion("cross_attention_avg_lq")
+            .videoBackboneIds(Catalog.LANGUAGEBIND, Catalog.DINOV2, Catalog.VIVIT, Catalog.SIGLIP)
+            .llmBackboneId(Catalog.LLAMA2_7B_PURE)
+            .imageResizeStrategy("resize-naive")
+            .llmMaxLength(2048)
+            .numFrames(16, 16, 32, 16)
+            .projectorTokenLength(64)
+            .visualFeatureLength(1024)
+            .alignEpochs(1)
+            .alignMaxSteps(null)
+            .alignGlobalBatchSize(256)
+            .alignPerDeviceBatchSize(16)
+            .alignLearningRate(1e-3)
+            .alignWeightDecay(0.0)
+            .alignMaxGradNorm(1.0)
+            .alignLrSchedulerType("linear-warmup+cosine-decay")
+            .alignWarmupRatio(0.03)
+            .alignTrainStrategy("fsdp-shard-grad-op")
+            .finetuneEpochs(1)
+            .finetuneMaxSteps(null)
+            .finetuneGlobalBatchSize(128)
+            .finetunePerDeviceBatchSize(8)
+            .finetuneLearningRate(2e-5)
+            .finetuneWeightDecay(0.1)
+            .finetuneMaxGradNorm(1.0)
+            .finetuneLrSchedulerType("linear-warmup+cosine-decay")
+            .finetuneWarmupRatio(0.03)
+            .finetuneTrainStrategy("fsdp-full-shard")
+            .enableGradientCheckpointing(true)
+            .saveCheckpointAfter(512)
+            .enableMixedPrecisionTraining(true)
+            .reduceInFullPrecision(false)
+            .fusionEmbedDim(3072)
+            .build();
 
-    private static final Map<String, ModelConfig> REGISTRY = new LinkedHashMap<>();
+    /** Two-stage recipe: projectors aligned first (align lr 1e-4, full sharding), then finetuned. */
+    private static final ModelConfig FULL = BASE.toBuilder()
+            .type(MERV_FULL)
+            .modelId(MERV_FULL)
+            .archSpecifier("3davg+linear")
+            .alignLearningRate(1e-4)
+            .alignTrainStrategy("fsdp-full-shard")
+            .build();
+
+    private static final ModelConfig TINY = BASE.toBuilder()
+            .type(MERV_TINY)
+            .modelId(MERV_TINY)
+            .videoBackboneIds(Catalog.TINY_LANGUAGEBIND, Catalog.TINY_DINOV2, Catalog.TINY_HIERA, Catalog.TINY_SIGLIP)
+            .llmBackboneId(Catalog.TINY_LLAMA2)
+            .llmMaxLength(128)
+            .numFrames(2, 2, 4, 2)
+            .projectorTokenLength(4)
+            .visualFeatureLength(8)
+            .alignGlobalBatchSize(8)
+            .alignPerDeviceBatchSize(4)
+            .finetuneGlobalBatchSize(8)
+            .finetunePerDeviceBatchSize(4)
+            .finetuneLearningRate(1e-3)
+            .enableGradientCheckpointing(false)
+            .enableMixedPrecisionTraining(false)
+            .fusionEmbedDim(32)
+            .build();
+
+    private static final Map<String, ModelConfig> REGISTRY;
 
     static {
-        ModelConfig base = mervBase();
-        REGISTRY.put(MERV_BASE, base);
-        REGISTRY.put(MERV_FULL, copy(base, Map.of("type", MERV_FULL, "model_id", MERV_FULL,
-                "arch_specifier", "3davg+linear", "align_train_strategy", "fsdp-full-shard", "align_learning_rate", 1e-4)));
-        single(base, "languagebind-single", LANGUAGEBIND, 16);
-        single(base, "dinov2-single", DINOV2, 16);
-        single(base, "vivit-single", VIVIT, 32);
-        single(base, "siglip-single", SIGLIP, 16);
-        REGISTRY.put(MERV_TINY, copy(base, Map.ofEntries(
-                Map.entry("type", MERV_TINY), Map.entry("model_id", MERV_TINY),
-                Map.entry("video_backbone_ids", List.of(EncoderCatalog.TINY_LANGUAGEBIND, EncoderCatalog.TINY_DINOV2,
-                        EncoderCatalog.TINY_HIERA, EncoderCatalog.TINY_SIGLIP)),
-                Map.entry("llm_backbone_id", LlmCatalog.TINY_LLAMA2),
-                Map.entry("llm_max_length", 128),
-                Map.entry("num_frames", List.of(2, 2, 4, 2)),
-                Map.entry("projector_token_length", 4),
-                Map.entry("visual_feature_length", 8),
-                Map.entry("align_global_batch_size", 8), Map.entry("align_per_device_batch_size", 4),
-                Map.entry("finetune_global_batch_size", 8), Map.entry("finetune_per_device_batch_size", 4),
-                Map.entry("finetune_learning_rate", 1e-3),
-                Map.entry("enable_gradient_checkpointing", false),
-                Map.entry("enable_mixed_precision_training", false),
-                Map.entry("fusion_embed_dim", 32))));
+        Map<String, ModelConfig> m = new LinkedHashMap<>();
+        m.put(MERV_BASE, BASE);
+        m.put(MERV_FULL, FULL);
+        m.put("languagebind-single", single("languagebind-single", Catalog.LANGUAGEBIND, 16));
+        m.put("dinov2-single", single("dinov2-single", Catalog.DINOV2, 16));
+        m.put("vivit-single", single("vivit-single", Catalog.VIVIT, 32));
+        m.put("siglip-single", single("siglip-single", Catalog.SIGLIP, 16));
+        m.put(MERV_TINY, TINY);
+        REGISTRY = Collections.unmodifiableMap(m);
     }
 
     private ModelRegistry() {}
 
-    private static ModelConfig mervBase() {
-        return new ModelConfig(MERV_BASE, MERV_BASE, "no-align+3davg+linear", "cross_attention_avg_lq",
-                List.of(LANGUAGEBIND, DINOV2, VIVIT, SIGLIP), "llama2-7b-pure", "resize-naive", 2048,
-                List.of(16, 16, 32, 16), 64, 1024,
-                1, null, 256, 16, 1e-3, 0.0, 1.0, "linear-warmup+cosine-decay", 0.03, "fsdp-shard-grad-op",
-                1, null, 128, 8, 2e-5, 0.1, 1.0, "linear-warmup+cosine-decay", 0.03, "fsdp-full-shard",
-                true, 512, true, false, 3072);
-    }
-
-    private static void single(ModelConfig base, String id, String encoder, int frames) {
-        REGISTRY.put(id, copy(base, Map.of("type", id, "model_id", id, "video_backbone_ids", List.of(encoder),
-                "num_frames", List.of(frames))));
-    }
-
-    private static ModelConfig copy(ModelConfig base, Map<String, Object> changes) {
-        Map<String, Object> v = RecordFields.values(base);
-        changes.forEach((k, x) -> {
-            if (!v.containsKey(k)) {
-                throw new IllegalStateException("registry: no field " + k);
-            }
-            v.put(k, x);
-        });
-        return RecordFields.build(ModelConfig.class, v);
+    /** merv-base with one encoder (the reference keeps merv-base's visual length; merv corrects it at build). */
+    private static ModelConfig single(String id, String encoder, int frames) {
+        return BASE.toBuilder().type(id).modelId(id).videoBackboneIds(encoder).numFrames(frames).build();
     }
 
     /** Registered ids, reference ones first. */

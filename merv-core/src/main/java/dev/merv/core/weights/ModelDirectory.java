@@ -116,7 +116,10 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
         return hub != null && !hub.isBlank() ? Path.of(hub) : root.resolve("hub");
     }
 
-    /** Resolves {@code org/name} in the HF cache layout under {@code hub} (revision: refs/main unless given). */
+    /**
+     * Resolves {@code org/name} in the HF cache layout under {@code hub} (revision: refs/main unless given;
+     * a branch, tag or {@code refs/pr/N} is looked up in the repo's {@code refs/} folder, a commit directly).
+     */
     public static Optional<Path> findInCache(Path hub, String repoId, String revision) {
         Path repo = hub.resolve("models--" + repoId.replace("/", "--"));
         if (!Files.isDirectory(repo)) {
@@ -131,6 +134,9 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
                 }
             } else if (Files.exists(repo.resolve("refs").resolve(rev))) {
                 rev = Files.readString(repo.resolve("refs").resolve(rev), StandardCharsets.UTF_8).trim();
+            } else if (rev.startsWith("refs/") && !rev.contains("..")) {
+                // a pull-request or branch ref (cached under refs/refs/...) this cache never fetched
+                return Optional.empty();
             }
             Path snaps = repo.resolve("snapshots");
             if (rev != null && (rev.isEmpty() || rev.contains("/") || rev.contains("\\") || rev.startsWith("."))) {

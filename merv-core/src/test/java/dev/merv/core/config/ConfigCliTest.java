@@ -136,7 +136,10 @@ class ConfigCliTest {
                         "=16x16=256"},
                 new Object[] {new String[] {"--model.video_backbone_ids", "[languagebind-video-noclass,clip-vit-l,"
                         + "vivit-google-b-all-no-cls-16frames,siglip-vit-b16-224px-all-no-cls]"},
-                        "unknown encoder id(s) [clip-vit-l]", "known ids are"},
+                        "unknown encoder id(s) [clip-vit-l]", "supported encoder ids are"},
+                new Object[] {new String[] {"--model.video_backbone_ids", "[languagebind-video-noclass,dinov2-video-all-tokens,"
+                        + "vivit-google-b-all-no-cls-16frames,siglip-vit-b16-224px-all-tokens]"},
+                        "'siglip-vit-b16-224px-all-tokens' is registered by the reference but not supported", "W20"},
                 new Object[] {new String[] {"--model.llm_backbone_id", "llama4"}, "model.llm_backbone_id='llama4'", "use one of"},
                 new Object[] {new String[] {"--model.type", "merv-huge"}, "model.type='merv-huge'", "merv-base"},
                 new Object[] {new String[] {"--model.arch_specifier", "no-align+3davg+mlp"}, "model.arch_specifier", "linear"},

@@ -6,7 +6,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.merv.core.config.LlmCatalog;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.torch.ScalarType;
@@ -114,7 +114,7 @@ public final class Fixture implements AutoCloseable {
                 .with("projector_token_length", cfg.get("projector_token_length").getAsString())
                 .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
                 .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
-                .with("llm_backbone_id", LlmCatalog.TINY_LLAMA3);
+                .with("llm_backbone_id", Catalog.TINY_LLAMA3);
     }
 
     public JsonObject config() {

@@ -120,6 +120,11 @@ class ModelDirectoryTest {
         assertThat(ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "v1")).contains(older);
         assertThat(ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "0123abc")).contains(older);
         assertThat(ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "deadbeef")).isEmpty();
+        // a pull-request ref is cached as refs/refs/pr/N; one never fetched is simply absent
+        assertThat(ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "refs/pr/41")).isEmpty();
+        Files.createDirectories(repo.resolve("refs").resolve("refs").resolve("pr"));
+        Files.writeString(repo.resolve("refs").resolve("refs").resolve("pr").resolve("42"), "0123abc");
+        assertThat(ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "refs/pr/42")).contains(older);
         assertThat(ModelDirectory.findInCache(hub, "someone/else", null)).isEmpty();
         assertThatThrownBy(() -> ModelDirectory.findInCache(hub, "meta-llama/Llama-3.1-8B", "../../x"))
                 .hasMessageContaining("is not a snapshot name");

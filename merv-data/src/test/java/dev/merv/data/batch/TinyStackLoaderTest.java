@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.merv.core.config.EncoderCatalog;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.model.MervBatch;
 import dev.merv.core.train.BatchPlan;
@@ -48,8 +48,8 @@ class TinyStackLoaderTest {
     private static final int VIDEOS = 6;
     private static final long SEED = 7;
     private static final int MAX_LENGTH = 2048;
-    private static final String[] TINY = {EncoderCatalog.TINY_LANGUAGEBIND, EncoderCatalog.TINY_DINOV2,
-        EncoderCatalog.TINY_HIERA, EncoderCatalog.TINY_SIGLIP};
+    private static final String[] TINY = {Catalog.TINY_LANGUAGEBIND, Catalog.TINY_DINOV2,
+        Catalog.TINY_HIERA, Catalog.TINY_SIGLIP};
     private static final int[] FRAMES = {2, 2, 4, 2};
 
     @TempDir
@@ -63,10 +63,10 @@ class TinyStackLoaderTest {
     static void setUp() throws Exception {
         manifest = SynthDataset.generate(SynthDataset.Config.of(dir.resolve("videollava"), VIDEOS, 11));
         Path tok = BundledTokenizers.copyTo(BundledTokenizers.LLAMA2, dir.resolve("tokenizer"));
-        text = LlmRegistry.text(Llama.TINY_LLAMA2, tok, LlmRegistry.Options.PARITY);
+        text = LlmRegistry.text(Catalog.TINY_LLAMA2, tok, LlmRegistry.Options.PARITY);
         encoders = new ArrayList<>();
         for (int e = 0; e < TINY.length; e++) {
-            FrozenVideoEncoder enc = EncoderRegistry.get(TINY[e]).create(EncoderRegistry.Options.defaults().withFrames(FRAMES[e]));
+            FrozenVideoEncoder enc = EncoderRegistry.create(TINY[e], EncoderRegistry.Options.defaults().withFrames(FRAMES[e]));
             assertThat(enc.numFrames()).as(TINY[e] + " frames").isEqualTo(FRAMES[e]);
             encoders.add(EncoderInput.of(enc));
         }
@@ -113,7 +113,7 @@ class TinyStackLoaderTest {
     void batchesOfTheRealTinyStack(Stage stage) throws Exception {
         // the layouts each transform declares (LanguageBind's video path is [3, T, S, S])
         for (EncoderInput in : encoders) {
-            FrameTransform.Layout want = in.name().equals(EncoderCatalog.TINY_LANGUAGEBIND) ? FrameTransform.Layout.CTHW
+            FrameTransform.Layout want = in.name().equals(Catalog.TINY_LANGUAGEBIND) ? FrameTransform.Layout.CTHW
                     : FrameTransform.Layout.TCHW;
             assertThat(in.transform().layout()).as(in.name() + " layout").isEqualTo(want);
         }

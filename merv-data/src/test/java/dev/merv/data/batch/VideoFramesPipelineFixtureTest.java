@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
@@ -16,10 +17,8 @@ import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
-import dev.merv.encoders.dinov2.Dinov2;
-import dev.merv.encoders.hiera.HieraEncoder;
+import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.languagebind.LanguageBindTransform;
-import dev.merv.encoders.siglip.Siglip;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,15 +55,17 @@ class VideoFramesPipelineFixtureTest {
         }
     }
 
-    /** The family's transform as merv-encoders builds it, at the fixture's size, without LanguageBind's random flip. */
+    /** The family's transform as merv-encoders builds it from the catalog, at the fixture's size, without LanguageBind's random flip. */
     static FrameTransform familyTransform(String encoder, int size) {
-        return switch (encoder) {
-            case "languagebind" -> new LanguageBindTransform(size, LanguageBindTransform.Flip.NEVER);
-            case "dinov2" -> Dinov2.transform(size);
-            case "hiera" -> HieraEncoder.transform(size);
-            case "siglip" -> Siglip.transform(size);
+        String id = switch (encoder) {
+            case "languagebind" -> Catalog.LANGUAGEBIND;
+            case "dinov2" -> Catalog.DINOV2;
+            case "hiera" -> Catalog.HIERA;
+            case "siglip" -> Catalog.SIGLIP;
             default -> throw new AssertionError(FIXTURE + ": no transform for encoder '" + encoder + "'");
         };
+        return EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(size)
+                .withFlip(LanguageBindTransform.Flip.NEVER));
     }
 
     static FrameTransform.Layout layout(String metaLayout) {

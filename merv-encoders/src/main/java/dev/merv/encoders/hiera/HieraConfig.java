@@ -2,6 +2,7 @@ package dev.merv.encoders.hiera;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.Catalog;
 import java.util.Arrays;
 
 /**
@@ -26,13 +27,6 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
                         + " is not divisible by mask_unit_size " + Arrays.toString(maskUnitSize));
             }
         }
-    }
-
-    /** {@code hiera_base_plus_16x224} (video, K400): embed 112, heads 2, stages (2, 3, 16, 3). */
-    public static HieraConfig basePlus16x224() {
-        return new HieraConfig(new int[] {16, 224, 224}, 112, 2, new int[] {2, 3, 16, 3}, 3, new int[] {1, 2, 2},
-                new int[] {1, 8, 8}, new boolean[] {true, true, false, false}, 2.0, 2.0, new int[] {3, 7, 7},
-                new int[] {2, 4, 4}, new int[] {1, 3, 3}, 4.0, true, 1e-6, 400);
     }
 
     public int[] tokensSpatialShape() {
@@ -89,24 +83,27 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
                 patchKernel, patchStride, patchPadding, mlpRatio, sepPosEmbed, normEps, numClasses);
     }
 
-    public static HieraConfig fromJson(JsonObject c, String source) {
-        HieraConfig d = basePlus16x224();
-        return new HieraConfig(ints(c, "input_size", d.inputSize, source), c.has("embed_dim") ? c.get("embed_dim").getAsInt() : d.embedDim,
-                c.has("num_heads") ? c.get("num_heads").getAsInt() : d.numHeads, ints(c, "stages", d.stages, source),
-                c.has("q_pool") ? c.get("q_pool").getAsInt() : d.qPool, ints(c, "q_stride", d.qStride, source),
-                ints(c, "mask_unit_size", d.maskUnitSize, source), bools(c, "mask_unit_attn", d.maskUnitAttn),
-                c.has("dim_mul") ? c.get("dim_mul").getAsDouble() : 2.0, c.has("head_mul") ? c.get("head_mul").getAsDouble() : 2.0,
-                ints(c, "patch_kernel", d.patchKernel, source), ints(c, "patch_stride", d.patchStride, source),
-                ints(c, "patch_padding", d.patchPadding, source), c.has("mlp_ratio") ? c.get("mlp_ratio").getAsDouble() : 4.0,
-                c.has("sep_pos_embed") ? c.get("sep_pos_embed").getAsBoolean() : d.sepPosEmbed,
-                c.has("norm_eps") ? c.get("norm_eps").getAsDouble() : 1e-6,
-                c.has("num_classes") ? c.get("num_classes").getAsInt() : d.numClasses);
+    /**
+     * Reads hiera kwargs. A key the file leaves out takes the value of {@code hiera_base_plus_16x224}, the
+     * checkpoint MERV uses (the catalog entry {@code hiera-base-plus-video}), as the hub configs list only
+     * what their model function passes.
+     */
+    public static HieraConfig fromJson(JsonObject json, String source) {
+        JsonObject c = Catalog.encoder(Catalog.HIERA).config();
+        json.entrySet().forEach(e -> c.add(e.getKey(), e.getValue()));
+        try {
+            return new HieraConfig(ints(c, "input_size"), c.get("embed_dim").getAsInt(), c.get("num_heads").getAsInt(),
+                    ints(c, "stages"), c.get("q_pool").getAsInt(), ints(c, "q_stride"), ints(c, "mask_unit_size"),
+                    bools(c, "mask_unit_attn"), c.get("dim_mul").getAsDouble(), c.get("head_mul").getAsDouble(),
+                    ints(c, "patch_kernel"), ints(c, "patch_stride"), ints(c, "patch_padding"),
+                    c.get("mlp_ratio").getAsDouble(), c.get("sep_pos_embed").getAsBoolean(), c.get("norm_eps").getAsDouble(),
+                    c.get("num_classes").getAsInt());
+        } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException | ClassCastException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 
-    private static int[] ints(JsonObject c, String key, int[] def, String source) {
-        if (!c.has(key)) {
-            return def.clone();
-        }
+    private static int[] ints(JsonObject c, String key) {
         JsonArray a = c.getAsJsonArray(key);
         int[] out = new int[a.size()];
         for (int i = 0; i < out.length; i++) {
@@ -115,10 +112,7 @@ public record HieraConfig(int[] inputSize, int embedDim, int numHeads, int[] sta
         return out;
     }
 
-    private static boolean[] bools(JsonObject c, String key, boolean[] def) {
-        if (!c.has(key)) {
-            return def.clone();
-        }
+    private static boolean[] bools(JsonObject c, String key) {
         JsonArray a = c.getAsJsonArray(key);
         boolean[] out = new boolean[a.size()];
         for (int i = 0; i < out.length; i++) {

@@ -9,8 +9,6 @@ import dev.merv.core.weights.WeightLoader;
 import dev.merv.core.weights.WeightSource;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.layers.Scoped;
-import dev.merv.encoders.transform.Filter;
-import dev.merv.encoders.transform.ResizeNaiveTransform;
 
 /**
  * MERV's {@code hiera-base-plus-video}: {@code [B, F, 3, S, S]} is cut into consecutive clips of
@@ -19,9 +17,6 @@ import dev.merv.encoders.transform.ResizeNaiveTransform;
  * final norm and pooling) is taken and flattened per video: {@code [B, (F/T)*t*h*w, C]}.
  */
 public final class HieraEncoder extends FrozenVideoEncoder {
-
-    /** The hub checkpoint ({@code Hiera.from_pretrained}). */
-    public static final String HUB_ID = "facebook/hiera_base_plus_16x224.mae_k400_ft_k400";
 
     private final Hiera hiera;
     private final int clipFrames;
@@ -41,12 +36,6 @@ public final class HieraEncoder extends FrozenVideoEncoder {
             throw new IllegalArgumentException(id + ": non-square input_size " + java.util.Arrays.toString(c.inputSize()));
         }
         return c.inputSize()[1];
-    }
-
-    /** Hiera's frame transform: PIL bilinear, mean 0.45, std 0.225 on every channel. */
-    public static ResizeNaiveTransform transform(int size) {
-        return new ResizeNaiveTransform(size, Filter.BILINEAR, new float[] {0.45f, 0.45f, 0.45f},
-                new float[] {0.225f, 0.225f, 0.225f});
     }
 
     public Hiera hiera() {

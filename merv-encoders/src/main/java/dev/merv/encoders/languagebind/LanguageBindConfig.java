@@ -32,11 +32,6 @@ public record LanguageBindConfig(int hiddenSize, int intermediateSize, int numHi
         }
     }
 
-    /** {@code LanguageBind/LanguageBind_Video_merge}'s vision tower: ViT-L/14, 224 px, groups of 8 frames. */
-    public static LanguageBindConfig videoMerge() {
-        return new LanguageBindConfig(1024, 4096, 24, 16, 224, 14, Activation.GELU, 8, 1e-5, true);
-    }
-
     public int gridSize() {
         return imageSize / patchSize;
     }

@@ -19,9 +19,6 @@ import java.util.List;
  */
 public final class LanguageBindEncoder extends FrozenVideoEncoder {
 
-    /** The hub checkpoint. */
-    public static final String HUB_ID = "LanguageBind/LanguageBind_Video_merge";
-
     private final LanguageBindVisionTower tower;
 
     /** How frames are grouped for temporal attention (W2). */
@@ -51,12 +48,6 @@ public final class LanguageBindEncoder extends FrozenVideoEncoder {
         if (grouping == TemporalGrouping.WHOLE_CLIP_INTERPOLATED) {
             tower.setTemporalGroup(numFrames);
         }
-    }
-
-    /** The reference encoder at {@code size} px, taking {@code numFrames} frames, flip only in training (W1). */
-    public static LanguageBindEncoder videoMerge(String id, int size, int numFrames) {
-        return new LanguageBindEncoder(id, LanguageBindConfig.videoMerge().withImageSize(size), numFrames,
-                new LanguageBindTransform(size, LanguageBindTransform.Flip.TRAINING));
     }
 
     public LanguageBindVisionTower tower() {

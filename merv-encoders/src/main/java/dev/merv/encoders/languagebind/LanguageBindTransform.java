@@ -7,7 +7,7 @@ import java.util.Random;
 
 /**
  * LanguageBind's own clip transform (merv-reference.md §2.3), unlike every other encoder's: the
- * whole clip is scaled by 1/255 and normalised with the OpenAI CLIP mean/std first, then resized so
+ * whole clip is scaled by 1/255 and normalised (OpenAI CLIP mean/std for LanguageBind) first, then resized so
  * the short side is {@code size} with torch's bilinear interpolation ({@code align_corners=False},
  * no antialias, on the normalised floats), centre-cropped (offsets rounded half-to-even, as Python's
  * {@code round}) and optionally flipped horizontally. Output {@code [3, T, size, size]}.
@@ -19,22 +19,29 @@ import java.util.Random;
  */
 public final class LanguageBindTransform implements FrameTransform {
 
-    /** OpenAI CLIP normalisation. */
-    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
-    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
-
     /** When the random horizontal flip happens (W1). */
     public enum Flip { NEVER, TRAINING, PARITY }
 
     private final int size;
     private final Flip flip;
+    private final float[] mean;
+    private final float[] std;
 
-    public LanguageBindTransform(int size, Flip flip) {
+    /**
+     * @param mean per-channel normalisation mean (LanguageBind: OpenAI CLIP's, from its catalog entry)
+     * @param std per-channel normalisation standard deviation
+     */
+    public LanguageBindTransform(int size, Flip flip, float[] mean, float[] std) {
         if (size <= 0) {
             throw new IllegalArgumentException("LanguageBind transform: size must be positive, got " + size);
         }
+        if (mean.length != 3 || std.length != 3) {
+            throw new IllegalArgumentException("LanguageBind transform: mean and std need 3 values");
+        }
         this.size = size;
         this.flip = flip;
+        this.mean = mean.clone();
+        this.std = std.clone();
     }
 
     @Override
@@ -44,6 +51,14 @@ public final class LanguageBindTransform implements FrameTransform {
 
     public Flip flip() {
         return flip;
+    }
+
+    public float[] mean() {
+        return mean.clone();
+    }
+
+    public float[] std() {
+        return std.clone();
     }
 
     @Override
@@ -92,7 +107,7 @@ public final class LanguageBindTransform implements FrameTransform {
                 byte[] rgb = frames.get(ti).rgb();
                 for (int i = 0; i < h * w; i++) {
                     float v = (rgb[i * 3 + c] & 0xff) / 255f;
-                    norm[i] = (v - MEAN[c]) / STD[c];
+                    norm[i] = (v - mean[c]) / std[c];
                 }
                 int base = (c * t + ti) * plane;
                 for (int oy = 0; oy < size; oy++) {

@@ -41,6 +41,14 @@ public final class ResizeNaiveTransform implements FrameTransform {
         return filter;
     }
 
+    public float[] mean() {
+        return mean.clone();
+    }
+
+    public float[] std() {
+        return std.clone();
+    }
+
     @Override
     public float[] apply(List<Frame> frames, Random random) {
         int plane = size * size;

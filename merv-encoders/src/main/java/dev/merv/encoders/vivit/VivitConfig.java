@@ -28,11 +28,6 @@ public record VivitConfig(int imageSize, int numFrames, int[] tubeletSize, int n
         }
     }
 
-    /** {@code google/vivit-b-16x2-kinetics400}: 32 frames, 224 px, tubelets (2, 16, 16), ViT-B. */
-    public static VivitConfig b16x2() {
-        return new VivitConfig(224, 32, new int[] {2, 16, 16}, 3, 768, 12, 12, 3072, Activation.GELU_TANH, 1e-6, true);
-    }
-
     public int temporalSlots() {
         return numFrames / tubeletSize[0];
     }

@@ -9,8 +9,6 @@ import dev.merv.core.weights.WeightLoader;
 import dev.merv.core.weights.WeightSource;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.layers.Scoped;
-import dev.merv.encoders.transform.Filter;
-import dev.merv.encoders.transform.ResizeNaiveTransform;
 
 /**
  * MERV's ViViT backbones: the whole clip ({@code [B, T, 3, S, S]}, T = the model's {@code num_frames})
@@ -19,9 +17,6 @@ import dev.merv.encoders.transform.ResizeNaiveTransform;
  * every temporal slot, {@link Tokens#EVERY_SECOND_SLOT} ({@code ...-all-no-cls}) keeps slots 0, 2, 4, ...
  */
 public final class VivitEncoder extends FrozenVideoEncoder {
-
-    /** The hub checkpoint ({@code VivitForVideoClassification}; weights under {@code vivit.}). */
-    public static final String HUB_ID = "google/vivit-b-16x2-kinetics400";
 
     /** Which temporal slots MERV keeps. */
     public enum Tokens { ALL_SLOTS, EVERY_SECOND_SLOT }
@@ -41,11 +36,6 @@ public final class VivitEncoder extends FrozenVideoEncoder {
         }
         this.model = new VivitModel(config);
         this.tokens = tokens;
-    }
-
-    /** Transform from the hub image-processor config: PIL bilinear, mean = std = 0.5. */
-    public static ResizeNaiveTransform transform(int size) {
-        return new ResizeNaiveTransform(size, Filter.BILINEAR, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
     }
 
     public VivitModel model() {

@@ -26,7 +26,7 @@ class PosEmbedResampleTest {
         try (Fixture fx = Fixture.open("dinov2-tiny"); NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.noGrad()) {
             TimmVitConfig c = Dinov2.config(fx.config(), fx.name());
             int bigger = c.imgSize() + c.patchSize();
-            TimmFrameEncoder enc = Dinov2.encoder("dinov2-video-all-tokens", c, bigger, 2);
+            TimmFrameEncoder enc = Dinov2.encoder("dinov2-video-all-tokens", c, bigger, 2, null);
             enc.loadWeights(fx.model(), "", m, null);
             int g1 = bigger / c.patchSize();
             NDArray pos = enc.vit().posEmbed().get();

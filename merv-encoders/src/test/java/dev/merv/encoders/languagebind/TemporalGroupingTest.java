@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.merv.core.catalog.Catalog;
+import dev.merv.core.model.FrameTransform;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.Torch;
+import dev.merv.encoders.EncoderRegistry;
 import org.junit.jupiter.api.Test;
 
 /** W2: parity groups of {@code num_frames} by default; the whole-clip option with an interpolated temporal embedding. */
@@ -20,7 +23,8 @@ class TemporalGroupingTest {
                 Torch.GradMode g = Torch.noGrad()) {
             LanguageBindConfig c = LanguageBindConfig.fromJson(fx.config(), fx.name());
             int frames = fx.config().get("video_frames").getAsInt();
-            LanguageBindTransform tr = new LanguageBindTransform(c.imageSize(), LanguageBindTransform.Flip.NEVER);
+            FrameTransform tr = EncoderRegistry.transform(Catalog.LANGUAGEBIND, EncoderRegistry.Options.defaults()
+                    .withImageSize(c.imageSize()).withFlip(LanguageBindTransform.Flip.NEVER));
             LanguageBindEncoder whole = new LanguageBindEncoder("languagebind-video-noclass", c, frames, tr,
                     LanguageBindEncoder.TemporalGrouping.WHOLE_CLIP_INTERPOLATED);
             whole.loadWeights(fx.model(), "featurizer.", m, null);

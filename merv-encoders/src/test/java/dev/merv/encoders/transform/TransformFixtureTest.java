@@ -7,14 +7,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
-import dev.merv.encoders.dinov2.Dinov2;
-import dev.merv.encoders.hiera.HieraEncoder;
+import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.languagebind.LanguageBindTransform;
-import dev.merv.encoders.siglip.Siglip;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -61,13 +60,16 @@ class TransformFixtureTest {
             }
             assertArrayEquals(encIdx, picked, encoder + ": frame selection video[::" + stride + "]");
 
-            FrameTransform t = switch (encoder) {
-                case "languagebind" -> new LanguageBindTransform(size, LanguageBindTransform.Flip.NEVER);
-                case "dinov2" -> Dinov2.transform(size);
-                case "hiera" -> HieraEncoder.transform(size);
-                case "siglip" -> Siglip.transform(size);
+            // the catalog's transform values (interpolation, mean, std) against the reference's pixels
+            String id = switch (encoder) {
+                case "languagebind" -> Catalog.LANGUAGEBIND;
+                case "dinov2" -> Catalog.DINOV2;
+                case "hiera" -> Catalog.HIERA;
+                case "siglip" -> Catalog.SIGLIP;
                 default -> throw new AssertionError(encoder);
             };
+            FrameTransform t = EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(size)
+                    .withFlip(LanguageBindTransform.Flip.NEVER));
             NDArray expected = fx.ioFloat("output." + encoder + ".pixel_values", m);
             long[] shape = expected.getShape().getShape();
             float[] got = t.apply(clip, null);
@@ -87,9 +89,12 @@ class TransformFixtureTest {
         try (Fixture fx = Fixture.open(FIXTURE); NDManager m = NDManager.newBaseManager()) {
             int size = fx.config().get("default_image_size").getAsInt();
             List<Frame> clip = frames(fx.io("output.sampled_frames_uint8", m)).subList(0, 2);
-            LanguageBindTransform t = new LanguageBindTransform(size, LanguageBindTransform.Flip.TRAINING);
+            EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withImageSize(size);
+            FrameTransform t = EncoderRegistry.transform(Catalog.LANGUAGEBIND, o);
+            assertEquals(LanguageBindTransform.Flip.TRAINING, ((LanguageBindTransform) t).flip(), "default flip policy");
             float[] eval = t.apply(clip, null);
-            assertArrayEquals(new LanguageBindTransform(size, LanguageBindTransform.Flip.NEVER).apply(clip, null), eval);
+            assertArrayEquals(EncoderRegistry.transform(Catalog.LANGUAGEBIND, o.withFlip(LanguageBindTransform.Flip.NEVER))
+                    .apply(clip, null), eval);
             int flipped = 0;
             Random r = new Random(7);
             for (int i = 0; i < 40; i++) {

@@ -2,17 +2,18 @@ package dev.merv.llm.llama;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.merv.core.catalog.Catalog;
+import dev.merv.core.catalog.LlmEntry;
+import dev.merv.core.catalog.LlmFamily;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.ModelDirectory;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
+import java.util.List;
 
 /**
- * Llama-family entry points: a builder with presets whose values are the released checkpoints'
- * {@code config.json}, parsing of HF configs, and {@link #fromPretrained} for HF directories (single or
- * sharded safetensors).
+ * Llama-family entry points: a builder, named presets holding the catalog entries' config values (the
+ * released checkpoints' {@code config.json}, parsed by {@link #config} like any checkpoint's), and
+ * {@link #fromPretrained} for HF directories (single or sharded safetensors).
  *
  * <pre>{@code
  * LlamaModel m = Llama.builder().hiddenSize(64).intermediateSize(172).numLayers(2).numHeads(4).vocabSize(256)
@@ -24,69 +25,50 @@ public final class Llama {
 
     private Llama() {}
 
-    /** The tiny random Llama-2-style model of {@code merv-tiny}. */
-    public static final String TINY_LLAMA2 = "llama2-tiny-pure";
-
-    /** Preset ids (the reference's LLM ids) to the HF repos they mirror. */
-    public static final Map<String, String> PRESET_REPOS;
-
-    static {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("llama2-7b-pure", "meta-llama/Llama-2-7b-hf");
-        m.put("llama2-13b-pure", "meta-llama/Llama-2-13b-hf");
-        m.put("llama2-7b-chat", "meta-llama/Llama-2-7b-chat-hf");
-        m.put("llama2-13b-chat", "meta-llama/Llama-2-13b-chat-hf");
-        m.put("vicuna-v15-7b", "lmsys/vicuna-7b-v1.5");
-        m.put("vicuna-v15-13b", "lmsys/vicuna-13b-v1.5");
-        m.put("llama3-8b-pure", "meta-llama/Meta-Llama-3-8B");
-        m.put("llama3-8b-chat", "meta-llama/Meta-Llama-3-8B-Instruct");
-        m.put("llama3.1-8b-chat", "meta-llama/Meta-Llama-3.1-8B-Instruct");
-        // merv's own tiny random LLM (tests and the demo): Llama-2 geometry at width 64, the real Llama-2
-        // tokenizer, written to and read from an HF-layout directory like any checkpoint
-        m.put(TINY_LLAMA2, "merv/llama2-tiny-pure (random, generated locally)");
-        PRESET_REPOS = java.util.Collections.unmodifiableMap(m);
-    }
-
+    /** A builder with Llama 2's defaults. */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder holding the named checkpoint's {@code config.json} values. */
+    /**
+     * A builder holding the {@code config.json} values of the catalog's Llama-family entry {@code id}
+     * ({@code llama2-7b-pure}, {@code vicuna-v15-13b}, {@code llama3.1-8b-chat}, {@code llama2-tiny-pure} ...).
+     */
     public static Builder preset(String id) {
-        switch (id) {
-            case "llama2-7b-pure":
-            case "llama2-7b-chat":
-            case "vicuna-v15-7b":
-                // Llama-2-7b(-chat)-hf and vicuna-7b-v1.5 share these values
-                return builder().vocabSize(32000).hiddenSize(4096).intermediateSize(11008).numLayers(32).numHeads(32)
-                        .numKvHeads(32).rmsNormEps(1e-5).ropeTheta(10000).maxPositionEmbeddings(4096)
-                        .bosTokenId(1).eosTokenId(2);
-            case "llama2-13b-pure":
-            case "llama2-13b-chat":
-            case "vicuna-v15-13b":
-                return builder().vocabSize(32000).hiddenSize(5120).intermediateSize(13824).numLayers(40).numHeads(40)
-                        .numKvHeads(40).rmsNormEps(1e-5).ropeTheta(10000).maxPositionEmbeddings(4096)
-                        .bosTokenId(1).eosTokenId(2);
-            case "llama3-8b-pure":
-            case "llama3-8b-chat":
-                return builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numLayers(32).numHeads(32)
-                        .numKvHeads(8).rmsNormEps(1e-5).ropeTheta(500000).maxPositionEmbeddings(8192)
-                        .bosTokenId(128000).eosTokenId(id.endsWith("chat") ? 128009 : 128001);
-            case "llama3.1-8b-chat":
-                return builder().vocabSize(128256).hiddenSize(4096).intermediateSize(14336).numLayers(32).numHeads(32)
-                        .numKvHeads(8).rmsNormEps(1e-5).ropeTheta(500000).maxPositionEmbeddings(131072)
-                        .ropeScaling(RopeScaling.llama31()).bosTokenId(128000).eosTokenId(128009);
-            case TINY_LLAMA2:
-                return builder().vocabSize(32000).hiddenSize(64).intermediateSize(176).numLayers(2).numHeads(4)
-                        .numKvHeads(4).rmsNormEps(1e-5).ropeTheta(10000).maxPositionEmbeddings(4096)
-                        .bosTokenId(1).eosTokenId(2);
-            default:
-                throw new IllegalArgumentException("unknown Llama preset '" + id + "'; known: " + PRESET_REPOS.keySet());
+        LlmEntry e = Catalog.llm(id);
+        if (e.family() != LlmFamily.LLAMA || !e.hasConfig()) {
+            throw new IllegalArgumentException("'" + id + "' is not a Llama preset; Llama presets: " + presets());
         }
+        return builder(config(e.config(), "catalog entry " + id));
     }
 
-    public static Set<String> presets() {
-        return PRESET_REPOS.keySet();
+    /** The catalog's Llama-family ids that carry config values. */
+    public static List<String> presets() {
+        return Catalog.llms().stream().filter(e -> e.family() == LlmFamily.LLAMA && e.hasConfig()).map(LlmEntry::id).toList();
+    }
+
+    /** A builder holding {@code c}'s values (a head dim of {@code hidden / heads} stays derived). */
+    public static Builder builder(LlamaConfig c) {
+        Builder b = new Builder();
+        b.modelType = c.modelType();
+        b.vocabSize = c.vocabSize();
+        b.hiddenSize = c.hiddenSize();
+        b.intermediateSize = c.intermediateSize();
+        b.numLayers = c.numLayers();
+        b.numHeads = c.numHeads();
+        b.numKvHeads = c.numKvHeads();
+        b.headDim = c.headDim() == c.hiddenSize() / c.numHeads() ? -1 : c.headDim();
+        b.rmsNormEps = c.rmsNormEps();
+        b.ropeTheta = c.ropeTheta();
+        b.ropeScaling = c.ropeScaling();
+        b.maxPositionEmbeddings = c.maxPositionEmbeddings();
+        b.qkvBias = c.qkvBias();
+        b.outputBias = c.outputBias();
+        b.mlpBias = c.mlpBias();
+        b.tieWordEmbeddings = c.tieWordEmbeddings();
+        b.bosTokenId = c.bosTokenId();
+        b.eosTokenId = c.eosTokenId();
+        return b;
     }
 
     /** Parses an HF Llama {@code config.json}; unsupported settings fail naming the field. */

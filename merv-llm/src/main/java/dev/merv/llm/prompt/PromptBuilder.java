@@ -1,5 +1,7 @@
 package dev.merv.llm.prompt;
 
+import dev.merv.core.catalog.PromptFormat;
+
 /**
  * Accumulates a conversation in one family's template, turn by turn, as the reference's prompt builders
  * do (merv-reference.md §4.2). Turns alternate {@code human}, {@code gpt}, starting with {@code human}.
@@ -12,6 +14,22 @@ public abstract class PromptBuilder {
             + " using natural language.";
 
     protected final StringBuilder prompt = new StringBuilder();
+
+    /** A fresh builder of {@code format}'s template with the reference's quirks as {@code quirks} says. */
+    public static PromptBuilder of(PromptFormat format, PromptQuirks quirks) {
+        return switch (format) {
+            case PURE -> new Pure(quirks);
+            case VICUNA_V15 -> new VicunaV15(quirks);
+            case LLAMA2_CHAT -> new Llama2Chat(quirks);
+            case LLAMA31 -> new Llama31();
+            case QWEN2 -> new Qwen2();
+        };
+    }
+
+    /** {@link #of(PromptFormat, PromptQuirks)} with the reference's behaviour. */
+    public static PromptBuilder of(PromptFormat format) {
+        return of(format, PromptQuirks.PARITY);
+    }
     private int turns;
 
     /** Adds one turn and returns exactly the text it appended (the dataset tokenises this string alone). */

@@ -1,5 +1,6 @@
 package dev.merv.llm.prompt;
 
+import dev.merv.core.catalog.PromptFormat;
 import dev.merv.core.text.EncodedText;
 import dev.merv.core.text.TextPipeline;
 import dev.merv.core.text.Tokenizer;
@@ -52,7 +53,7 @@ public final class ReferenceTextPipeline implements TextPipeline {
     }
 
     public PromptBuilder newBuilder() {
-        return format.newBuilder(quirks);
+        return PromptBuilder.of(format, quirks);
     }
 
     @Override

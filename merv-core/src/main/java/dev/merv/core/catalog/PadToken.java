@@ -1,16 +1,16 @@
-package dev.merv.llm;
+package dev.merv.core.catalog;
 
 /**
- * How the reference sets up a family's pad token (merv-reference.md §4.1).
+ * How the reference sets up an LLM's pad token.
  *
  * <ul>
- *   <li>{@link Kind#ADD_TOKEN}: Llama 2 / Vicuna / Llama 3 (8B): {@code add_special_tokens({"pad_token": "<PAD>"})}
- *       appends {@code <PAD>} after the vocabulary (id 32000 / 128256); the embeddings are then resized.
+ *   <li>{@link Kind#ADD_TOKEN}: Llama 2 / Vicuna / Llama 3 (8B): {@code <PAD>} is added as a special token
+ *       after the vocabulary (id 32000 / 128256) and the embeddings are then resized.
  *   <li>{@link Kind#EXISTING}: Llama 3.1: the reserved {@code <|finetune_right_pad_id|>} (id 128004). Copies of
  *       the tokenizer that still call that id {@code <|reserved_special_token_2|>} are accepted by id.
  *   <li>{@link Kind#FORCED_ID}: Qwen2.5 in the reference: pad id hard-set to 128004, an ordinary Qwen token
- *       (weakness W5: genuine occurrences of that token get masked as padding). Reproduced by default for
- *       parity; {@link #qwenOwnPad()} is the fix.
+ *       (W5: genuine occurrences of that token get masked as padding). Reproduced by default for parity;
+ *       {@link #qwenOwnPad()} is the fix.
  * </ul>
  */
 public record PadToken(Kind kind, String token, long id) {
