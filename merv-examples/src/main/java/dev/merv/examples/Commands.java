@@ -187,6 +187,7 @@ final class Commands {
                 return dev.merv.data.check.DatasetChecker.run(argv);
             }
         });
+        c.put("convert", new dev.merv.examples.convert.ConvertCommand());
         c.put("plot", new Main.Command() {
             @Override
             public String summary() {

@@ -154,9 +154,9 @@ final class WeightsUnpickler {
                 }
                 step(op);
             } catch (PickleError | PickleInput.EndOfRecord e) {
-                throw new PickleError("byte " + at + ", opcode " + opName(op) + ": " + e.getMessage());
+                throw new PickleError("opcode " + opName(op) + " at file byte " + at + ": " + e.getMessage());
             } catch (IllegalStateException e) {
-                throw new PickleError("byte " + at + ", opcode " + opName(op) + ": " + e.getMessage());
+                throw new PickleError("opcode " + opName(op) + " at file byte " + at + ": " + e.getMessage());
             }
         }
     }
@@ -356,7 +356,7 @@ final class WeightsUnpickler {
                 break;
             }
             default:
-                throw new PickleError("opcode " + opName(op) + " is not allowed in a weights-only checkpoint");
+                throw new PickleError("not allowed in a weights-only checkpoint");
         }
     }
 
@@ -646,13 +646,15 @@ final class WeightsUnpickler {
             return o.toString();
         }
         if (o instanceof Tuple) {
-            return "a tuple of " + ((Tuple) o).size();
+            return ((Tuple) o).size() == 0 ? "()" : "a tuple of " + ((Tuple) o).size();
         }
         if (o instanceof List) {
-            return "a list of " + ((List<?>) o).size();
+            return ((List<?>) o).isEmpty() ? "[]" : "a list of " + ((List<?>) o).size();
         }
         if (o instanceof Dict) {
-            return "a" + (((Dict) o).ordered ? "n OrderedDict" : " dict") + " of " + ((Dict) o).items.size();
+            Dict d = (Dict) o;
+            return d.items.isEmpty() ? (d.ordered ? "OrderedDict()" : "{}")
+                    : "a" + (d.ordered ? "n OrderedDict" : " dict") + " of " + d.items.size();
         }
         return typeName(o);
     }
