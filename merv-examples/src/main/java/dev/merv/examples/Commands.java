@@ -6,6 +6,9 @@ import dev.merv.core.config.Flags;
 import dev.merv.core.config.Stage;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.weights.BackboneWeights;
+import dev.merv.core.weights.WeightFormatException;
+import dev.merv.core.weights.torch.TorchCheckpoint;
+import dev.merv.core.weights.torch.TorchCheckpoints;
 import dev.merv.data.check.DatasetChecker;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.video.DecodeClock;
@@ -114,6 +117,23 @@ final class Commands {
                 "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)",
                 "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]",
                 List.of("root", "stage", "json", "frames", "threads", "timeout_ms"), Commands::check));
+        c.put("convert", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Convert a torch.save checkpoint (.pt/.bin, pytorch_model.bin.index.json dir) or re-shard safetensors,"
+                        + " reading pickles as data only";
+            }
+
+            @Override
+            public String usage() {
+                return "IN OUT.safetensors [--shard-size SIZE (e.g. 2GB, 500MB; default: one file)]";
+            }
+
+            @Override
+            public int run(String[] argv) {
+                return convert(Flags.parse("convert", argv, List.of("shard_size"), List.of(), List.of("IN", "OUT")));
+            }
+        });
         add(c, new Simple("plot", "Loss / LR / grad-norm / fusion-weight curves of a run directory as PNG files",
                 "--run DIR [--out DIR]", List.of("run", "out"), f -> {
                     Path run = f.path("run");
@@ -190,6 +210,26 @@ final class Commands {
         SynthDataset.Manifest m = SynthDataset.generate(c);
         System.out.printf(Locale.ROOT, "wrote %s: %d align rows, %d finetune rows, %d injected faults (encoder %s)%n",
                 m.root(), m.alignEntries(), m.finetuneEntries(), m.faults().size(), VideoWriter.encoderName());
+        return 0;
+    }
+
+    private static int convert(Flags f) {
+        Path in = Path.of(f.positional(0));
+        Path out = Path.of(f.positional(1));
+        TorchCheckpoints.Conversion c;
+        try {
+            c = TorchCheckpoints.convert(in, out, f.getBytes("shard_size", 0));
+        } catch (WeightFormatException e) {
+            System.err.println("merv convert: refused: " + e.getMessage());
+            return 1;
+        }
+        for (TorchCheckpoint.Value v : c.skipped()) {
+            System.out.println("skipped non-tensor value " + (v.path().isEmpty() ? "(root)" : v.path()) + " = " + v.text()
+                    + " (" + v.type() + ")");
+        }
+        System.out.printf(Locale.ROOT, "convert: %d tensors, %.1f MB -> %s%n", c.tensors(), c.bytes() / 1e6,
+                c.written().size() == 1 ? c.written().get(0) : c.written().size() - 1 + " shards + "
+                        + c.written().get(c.written().size() - 1));
         return 0;
     }
 

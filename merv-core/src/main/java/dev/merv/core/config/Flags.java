@@ -41,19 +41,34 @@ public final class Flags {
 
     private final String command;
     private final Map<String, String> values;
+    private final List<String> positional;
 
-    private Flags(String command, Map<String, String> values) {
+    private Flags(String command, Map<String, String> values, List<String> positional) {
         this.command = command;
         this.values = values;
+        this.positional = List.copyOf(positional);
     }
 
     /** Splits {@code args} into flags in order; fails on a stray value naming it. */
     public static List<Flag> split(String... args) {
+        return split(args, Set.of(), null);
+    }
+
+    /**
+     * Splits {@code args}; {@code switches} never take the next word as their value; words that are no flag
+     * go to {@code positional}, or are an error when it is null.
+     */
+    private static List<Flag> split(String[] args, Set<String> switches, List<String> positional) {
         List<Flag> out = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("--") || a.length() == 2) {
-                throw new ConfigException("unexpected argument '" + a + "': flags look like --name value or --name=value (e.g. --model.num_frames [16,16,32,16] or --stage=finetune)");
+                if (positional != null && !a.startsWith("--")) {
+                    positional.add(a);
+                    continue;
+                }
+                throw new ConfigException("unexpected argument '" + a + "': flags look like --name value or --name=value"
+                        + " (e.g. --model.num_frames [16,16,32,16] or --stage=finetune)");
             }
             String body = a.substring(2);
             String name;
@@ -65,7 +80,7 @@ public final class Flags {
                 value = body.substring(eq + 1);
             } else {
                 name = body;
-                if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                if (i + 1 < args.length && !args[i + 1].startsWith("--") && !switches.contains(normalise(name))) {
                     value = args[++i];
                 } else {
                     value = "true";
@@ -104,13 +119,23 @@ public final class Flags {
 
     /** As {@link #parse(String, String[], Collection)}; the {@code switches} may also stand alone (meaning true). */
     public static Flags parse(String command, String[] args, Collection<String> known, Collection<String> switches) {
+        return parse(command, args, known, switches, List.of());
+    }
+
+    /**
+     * As {@link #parse(String, String[], Collection, Collection)}, with exactly {@code positionals.size()} words
+     * that are no flag (e.g. {@code IN OUT}), anywhere on the line; a switch never takes the next word.
+     */
+    public static Flags parse(String command, String[] args, Collection<String> known, Collection<String> switches,
+            List<String> positionals) {
         Set<String> names = new TreeSet<>();
         known.forEach(k -> names.add(normalise(k)));
         Set<String> sw = new TreeSet<>();
         switches.forEach(k -> sw.add(normalise(k)));
         names.addAll(sw);
         Map<String, String> v = new LinkedHashMap<>();
-        for (Flag f : split(args)) {
+        List<String> words = positionals.isEmpty() ? null : new ArrayList<>();
+        for (Flag f : split(args, sw, words)) {
             if (!names.contains(f.name())) {
                 throw new ConfigException(command + ": unknown flag --" + f.name() + " (known: --"
                         + String.join(", --", names) + ")");
@@ -120,7 +145,16 @@ public final class Flags {
             }
             v.put(f.name(), f.value());
         }
-        return new Flags(command, v);
+        if (words != null && words.size() != positionals.size()) {
+            throw new ConfigException(command + ": needs " + String.join(" ", positionals) + ", got " + words.size()
+                    + " argument(s) " + words);
+        }
+        return new Flags(command, v, words == null ? List.of() : words);
+    }
+
+    /** The {@code i}-th positional word. */
+    public String positional(int i) {
+        return positional.get(i);
     }
 
     public boolean has(String name) {
@@ -165,6 +199,38 @@ public final class Flags {
             return Double.parseDouble(v.trim());
         } catch (NumberFormatException e) {
             throw new ConfigException(command + ": --" + normalise(name) + " must be a number, got '" + v + "'");
+        }
+    }
+
+    /**
+     * A size in bytes: {@code 2GB}, {@code 500MB}, {@code 1.5GiB}, {@code 4096}; decimal units are powers of
+     * 1000, {@code KiB}/{@code MiB}/{@code GiB} powers of 1024. Must be positive.
+     */
+    public long getBytes(String name, long fallback) {
+        if (!has(name)) {
+            return fallback;
+        }
+        String s = get(name, null);
+        String t = s.trim().toUpperCase(java.util.Locale.ROOT);
+        String[][] units = {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"}, {"GB", "1000000000"},
+            {"MB", "1000000"}, {"KB", "1000"}, {"B", "1"}};
+        long mult = 1;
+        for (String[] u : units) {
+            if (t.endsWith(u[0])) {
+                mult = Long.parseLong(u[1]);
+                t = t.substring(0, t.length() - u[0].length()).trim();
+                break;
+            }
+        }
+        try {
+            double v = Double.parseDouble(t);
+            if (!(v > 0)) {
+                throw new NumberFormatException();
+            }
+            return (long) Math.ceil(v * mult);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(command + ": --" + normalise(name) + " '" + s + "' is not a positive size like 2GB or"
+                    + " 500MB");
         }
     }
 

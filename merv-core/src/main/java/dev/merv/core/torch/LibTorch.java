@@ -55,6 +55,11 @@ final class LibTorch {
 
     static native int aoti_torch_get_data_ptr(long handle, long[] out);
 
+    // a view of self's storage with the given sizes, strides and storage offset (added to self's);
+    // libtorch does not check that the view stays inside the storage: callers do
+    static native int aoti_torch__reinterpret_tensor(long self, long ndim, long[] sizes, long[] strides,
+            long offsetIncrement, long[] out);
+
     /** C++ {@code bool}: one byte. */
     static native byte aoti_torch_grad_mode_is_enabled();
 

@@ -48,6 +48,10 @@ public final class Torch {
     private static final Op ZEROS_LIKE = Op.of("aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None,"
             + " Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor");
     private static final Op CLONE = Op.of("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor");
+    private static final Op CONTIGUOUS = Op.of("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format)"
+            + " -> Tensor(a)");
+    /** c10::MemoryFormat::Contiguous. */
+    private static final int CONTIGUOUS_FORMAT = 0;
     private static final Op INDEX_SELECT = Op.of("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor");
     private static final Op MATMUL = Op.of("aten::matmul(Tensor self, Tensor other) -> Tensor");
     private static final Op MUL = Op.of("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor");
@@ -154,6 +158,31 @@ public final class Torch {
 
     public static NDArray clone(NDArray x) {
         return CLONE.call(x);
+    }
+
+    /**
+     * {@code x} in row-major (contiguous) layout: a new handle to the same tensor when it already is,
+     * else a dense copy (a transposed or strided view becomes a fresh tensor).
+     */
+    public static NDArray contiguous(NDArray x) {
+        return CONTIGUOUS.call(x, CONTIGUOUS_FORMAT);
+    }
+
+    /**
+     * A view of {@code x}'s memory with the given sizes and strides (in elements) starting
+     * {@code offset} elements after {@code x}'s first element, owned by {@code x}'s manager; it keeps
+     * the memory alive after {@code x} is closed. libtorch does not bounds-check it: the caller must
+     * have checked that {@code offset + sum((sizes[i] - 1) * strides[i])} lies inside {@code x}, with
+     * every size and stride non-negative.
+     */
+    public static NDArray asStrided(NDArray x, long[] sizes, long[] strides, long offset) {
+        if (sizes.length != strides.length) {
+            throw new IllegalArgumentException("asStrided: " + sizes.length + " sizes but " + strides.length + " strides");
+        }
+        long[] out = new long[1];
+        check(LibTorch.aoti_torch__reinterpret_tensor(pt(x).getHandle(), sizes.length, sizes, strides, offset, out),
+                "aoti_torch__reinterpret_tensor");
+        return new PtNDArray((PtNDManager) x.getManager(), out[0]);
     }
 
     // --------------------------------------------------------------------------------- math

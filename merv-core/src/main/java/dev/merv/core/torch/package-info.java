@@ -16,9 +16,11 @@
  * (causal, boolean or additive mask, scale, grouped-query heads), {@code cross_entropy_loss} (with
  * {@code ignore_index} and reduction), {@code silu}, {@code softmax}/{@code log_softmax} with an
  * optional accumulate dtype, {@code rsqrt}, {@code erf}, {@code tanh}, {@code sigmoid},
- * {@code zeros_like}, {@code clone}, {@code copy_}, {@code matmul}, {@code mul}, {@code linear},
+ * {@code zeros_like}, {@code clone}, {@code contiguous}, {@code copy_}, {@code matmul}, {@code mul}, {@code linear},
  * {@code embedding}, {@code index_select}, {@code masked_fill}, {@code transpose}, and the real dtype
- * of a tensor ({@code aoti_torch_get_dtype}; DJL says UNKNOWN for bf16).
+ * of a tensor ({@code aoti_torch_get_dtype}; DJL says UNKNOWN for bf16), and strided views over a
+ * tensor's memory ({@code aoti_torch__reinterpret_tensor}, bounds checked by the caller; the torch.save
+ * reader's views).
  *
  * <p>What cannot pass through the 2.7 entry point, and what merv does instead (each refused at
  * {@code Op.of} with the argument named; libtorch 2.7 has no list, Scalar, str or Generator

@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.weights.torch.TorchCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -18,93 +19,133 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * A model directory in Hugging Face layout: {@code config.json} plus either
- * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}. Found by explicit path
- * or in the HF cache ({@code $HF_HOME/hub/models--org--name/snapshots/<rev>/}, revision from
- * {@code refs/main} unless given). Pickled checkpoints ({@code *.bin}, {@code *.pt}) are never
- * executed: a directory that has only those is an error that says how to convert it.
+ * A model directory in Hugging Face layout: {@code config.json} plus weights as
+ * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}, or as a torch.save
+ * {@code pytorch_model.bin} or a sharded {@code pytorch_model.bin.index.json} (safetensors preferred
+ * when both are there). Found by explicit path or in the HF cache
+ * ({@code $HF_HOME/hub/models--org--name/snapshots/<rev>/}, revision from {@code refs/main} unless
+ * given). Pickled checkpoints are read as data by {@link TorchCheckpoint}, never executed; other
+ * {@code .bin}/{@code .pt} files in the directory are ignored.
  */
 public final class ModelDirectory implements WeightSource, AutoCloseable {
 
     private final Path dir;
-    private final Map<String, SafeTensors> shardFor;
-    private final List<SafeTensors> shards;
+    private final Map<String, WeightSource> shardFor;
+    private final List<WeightSource> shards;
 
-    private ModelDirectory(Path dir, Map<String, SafeTensors> shardFor, List<SafeTensors> shards) {
+    private ModelDirectory(Path dir, Map<String, WeightSource> shardFor, List<WeightSource> shards) {
         this.dir = dir;
         this.shardFor = shardFor;
         this.shards = shards;
     }
 
-    /** Opens a local directory holding safetensors weights. */
+    /**
+     * Opens a local directory holding weights, in this order of preference:
+     * {@code model.safetensors.index.json}, the {@code *.safetensors} files,
+     * {@code pytorch_model.bin.index.json}, {@code pytorch_model.bin}.
+     */
     public static ModelDirectory open(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("model directory " + dir + " does not exist");
         }
-        Path index = dir.resolve("model.safetensors.index.json");
-        Map<String, SafeTensors> byName = new LinkedHashMap<>();
-        List<SafeTensors> opened = new ArrayList<>();
+        Map<String, WeightSource> byName = new LinkedHashMap<>();
+        List<WeightSource> opened = new ArrayList<>();
         try {
-            if (Files.exists(index)) {
-                JsonObject map = parse(index).getAsJsonObject().getAsJsonObject("weight_map");
-                if (map == null) {
-                    throw new WeightFormatException(index, null, "no 'weight_map' object");
+            Path stIndex = dir.resolve("model.safetensors.index.json");
+            Path binIndex = dir.resolve(TORCH_INDEX);
+            List<Path> stFiles;
+            try (Stream<Path> s = Files.list(dir)) {
+                stFiles = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+            }
+            if (Files.exists(stIndex)) {
+                readIndex(dir, stIndex, SafeTensors::open, byName, opened);
+            } else if (!stFiles.isEmpty()) {
+                for (Path f : stFiles) {
+                    addFile(SafeTensors.open(f), f, byName, opened);
                 }
-                Map<String, SafeTensors> byFile = new LinkedHashMap<>();
-                for (Map.Entry<String, JsonElement> e : map.entrySet()) {
-                    String shardName = e.getValue().getAsString();
-                    Path shard = dir.resolve(shardName).normalize();
-                    if (!shard.startsWith(dir.normalize())) {
-                        throw new WeightFormatException(index, e.getKey(), "shard path escapes the directory: " + shardName);
-                    }
-                    SafeTensors st = byFile.get(shardName);
-                    if (st == null) {
-                        st = SafeTensors.open(shard);
-                        byFile.put(shardName, st);
-                        opened.add(st);
-                    }
-                    if (!st.contains(e.getKey())) {
-                        throw new WeightFormatException(shard, e.getKey(), "listed in " + index.getFileName() + " but not in the shard");
-                    }
-                    byName.put(e.getKey(), st);
-                }
+            } else if (Files.exists(binIndex)) {
+                readIndex(dir, binIndex, TorchCheckpoint::open, byName, opened);
+            } else if (Files.exists(dir.resolve(TORCH_FILE))) {
+                addFile(TorchCheckpoint.open(dir.resolve(TORCH_FILE)), dir.resolve(TORCH_FILE), byName, opened);
             } else {
-                List<Path> files;
+                boolean pickled;
                 try (Stream<Path> s = Files.list(dir)) {
-                    files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+                    pickled = s.anyMatch(p -> p.toString().endsWith(".bin") || p.toString().endsWith(".pt")
+                            || p.toString().endsWith(".pth"));
                 }
-                if (files.isEmpty()) {
-                    boolean pickled;
-                    try (Stream<Path> s = Files.list(dir)) {
-                        pickled = s.anyMatch(p -> p.toString().endsWith(".bin") || p.toString().endsWith(".pt")
-                                || p.toString().endsWith(".pth"));
-                    }
-                    throw new IllegalArgumentException(dir + " has no safetensors weights"
-                            + (pickled ? " (only pickled .bin/.pt files, which merv never executes; convert them"
-                                    + " to safetensors first, e.g. with the safetensors 'convert' script)" : ""));
-                }
-                for (Path f : files) {
-                    SafeTensors st = SafeTensors.open(f);
-                    opened.add(st);
-                    for (String n : st.names()) {
-                        SafeTensors prev = byName.put(n, st);
-                        if (prev != null) {
-                            throw new WeightFormatException(f, n, "also present in " + prev.file().getFileName());
-                        }
-                    }
-                }
+                throw new IllegalArgumentException(dir + " has no weights: no model.safetensors[.index.json], no "
+                        + TORCH_FILE + "[.index.json]" + (pickled ? " (other .bin/.pt files are not read as weights;"
+                                + " convert one with ./merv convert FILE " + dir.resolve("model.safetensors") + ")" : ""));
             }
         } catch (IOException e) {
-            opened.forEach(SafeTensors::close);
+            closeAll(opened);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            opened.forEach(SafeTensors::close);
+            closeAll(opened);
             throw e;
         }
         return new ModelDirectory(dir, Collections.unmodifiableMap(byName), List.copyOf(opened));
+    }
+
+    /** The HF name of a single pickled checkpoint and of a sharded one's index. */
+    public static final String TORCH_FILE = "pytorch_model.bin";
+    public static final String TORCH_INDEX = "pytorch_model.bin.index.json";
+
+    private static void readIndex(Path dir, Path index, Function<Path, WeightSource> opener, Map<String, WeightSource> byName,
+            List<WeightSource> opened) {
+        JsonObject map = parse(index).getAsJsonObject().getAsJsonObject("weight_map");
+        if (map == null) {
+            throw new WeightFormatException(index, null, "no 'weight_map' object");
+        }
+        Map<String, WeightSource> byFile = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : map.entrySet()) {
+            String shardName = e.getValue().getAsString();
+            Path shard = dir.resolve(shardName).normalize();
+            if (!shard.startsWith(dir.normalize())) {
+                throw new WeightFormatException(index, e.getKey(), "shard path escapes the directory: " + shardName);
+            }
+            WeightSource src = byFile.get(shardName);
+            if (src == null) {
+                src = opener.apply(shard);
+                byFile.put(shardName, src);
+                opened.add(src);
+            }
+            if (!src.names().contains(e.getKey())) {
+                throw new WeightFormatException(shard, e.getKey(), "listed in " + index.getFileName() + " but not in the shard");
+            }
+            byName.put(e.getKey(), src);
+        }
+    }
+
+    private static void addFile(WeightSource src, Path f, Map<String, WeightSource> byName, List<WeightSource> opened) {
+        opened.add(src);
+        for (String n : src.names()) {
+            WeightSource prev = byName.put(n, src);
+            if (prev != null) {
+                throw new WeightFormatException(f, n, "also present in " + Path.of(prev.describe()).getFileName());
+            }
+        }
+    }
+
+    private static void closeAll(List<WeightSource> sources) {
+        for (WeightSource s : sources) {
+            if (s instanceof AutoCloseable) {
+                try {
+                    ((AutoCloseable) s).close();
+                } catch (Exception ignored) {
+                    // closing a read-only file; the original failure is what matters
+                }
+            }
+        }
+    }
+
+    /** The files the tensors come from (safetensors files or torch.save checkpoints). */
+    public List<WeightSource> shards() {
+        return shards;
     }
 
     /** The HF cache root: {@code $HF_HOME} or {@code ~/.cache/huggingface}, plus {@code hub}. */
@@ -199,7 +240,7 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
 
     @Override
     public TensorInfo info(String name) {
-        SafeTensors st = shardFor.get(name);
+        WeightSource st = shardFor.get(name);
         if (st == null) {
             throw new WeightFormatException(dir, name, "no such tensor in any shard");
         }
@@ -208,7 +249,7 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
 
     @Override
     public NDArray load(String name, NDManager manager, ScalarType as) {
-        SafeTensors st = shardFor.get(name);
+        WeightSource st = shardFor.get(name);
         if (st == null) {
             throw new WeightFormatException(dir, name, "no such tensor in any shard");
         }
@@ -240,6 +281,6 @@ public final class ModelDirectory implements WeightSource, AutoCloseable {
 
     @Override
     public void close() {
-        shards.forEach(SafeTensors::close);
+        closeAll(shards);
     }
 }

@@ -2,7 +2,6 @@ package dev.merv.core.weights;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -10,7 +9,6 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
-import com.sun.jna.Pointer;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import java.io.IOException;
@@ -48,9 +46,6 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
     /** Largest header accepted (the format's own reference implementation uses 100 MB). */
     static final long MAX_HEADER = 100L * 1024 * 1024;
 
-    /** Largest single read: a direct ByteBuffer over tensor memory is int-indexed (tests lower it). */
-    static int readPiece = 1 << 30;
-
     private final Path file;
     private final FileChannel channel;
     private final long dataStart;
@@ -80,14 +75,14 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
                 throw new WeightFormatException(file, null, "truncated: " + size + " bytes, no header length");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
+            TensorBytes.readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
                 throw new WeightFormatException(file, null, "header length " + headerLen
                         + " is impossible for a file of " + size + " bytes");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8);
+            TensorBytes.readFully(ch, hb, 8);
             String json = new String(hb.array(), StandardCharsets.UTF_8);
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
@@ -213,7 +208,8 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
         return e.getAsBigDecimal().longValueExact();
     }
 
-    static ScalarType dtypeOf(String dt) {
+    /** The dtype of a safetensors dtype name ({@code F32}, {@code BF16}, ...), or null when merv does not read it. */
+    public static ScalarType dtypeOf(String dt) {
         switch (dt) {
             case "F32": return ScalarType.FLOAT32;
             case "F16": return ScalarType.FLOAT16;
@@ -229,7 +225,8 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
         }
     }
 
-    static String nameOf(ScalarType t) {
+    /** The safetensors name of a dtype ({@code F32}, {@code BF16}, ...). */
+    public static String nameOf(ScalarType t) {
         switch (t) {
             case FLOAT32: return "F32";
             case FLOAT16: return "F16";
@@ -289,55 +286,23 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
      * Loads a tensor converted to {@code as} (null keeps the stored dtype), owned by {@code manager}.
      *
      * <p>The bytes are read with positional {@link FileChannel} reads straight into the memory of a
-     * new, uninitialised libtorch tensor: one kernel copy from the page cache, no Java-heap copy, no
-     * intermediate tensor. Tensors over 2 GiB are read in 1 GiB pieces into the same tensor.
+     * new, uninitialised libtorch tensor ({@link TensorBytes}): one kernel copy from the page cache, no
+     * Java-heap copy, no intermediate tensor. Tensors over 2 GiB are read in 1 GiB pieces.
      */
     @Override
     public NDArray load(String name, NDManager manager, ScalarType as) {
         TensorInfo t = info(name);
-        ScalarType stored = t.dtype();
-        ScalarType target = as == null ? stored : as;
-        // DJL's JNI aborts on bf16 and int16 (its dtype ordinals above 8); both are 2-byte types, so
-        // their bytes land in a FLOAT16 tensor that the bridge reinterprets bit-exactly
-        DataType carrier = stored.djlSafe() ? stored.djl() : DataType.FLOAT16;
-        NDArray dst = manager.create(t.djlShape(), carrier);
+        NDArray dst;
         try {
-            long len = t.byteSize();
-            if (len > 0) {
-                long addr = Torch.dataPointer(dst);
-                int piece = readPiece;
-                for (long off = 0; off < len; off += piece) {
-                    int n = (int) Math.min(piece, len - off);
-                    readFully(channel, new Pointer(addr + off).getByteBuffer(0, n), dataStart + t.begin() + off);
-                }
-            }
-            if (!stored.djlSafe()) {
-                NDArray typed = Torch.viewAs(dst, stored);
-                dst.close();
-                dst = typed;
-            }
-            if (target != stored) {
-                NDArray converted = Torch.copy(dst, target);
-                dst.close();
-                dst = converted;
-            }
-            return dst;
+            dst = TensorBytes.read(channel, dataStart + t.begin(), t.dtype(), t.shape(), manager);
         } catch (IOException e) {
-            dst.close();
             throw new WeightFormatException(file, name, "read failed (file changed or truncated after open?): " + e, e);
-        } catch (RuntimeException e) {
-            dst.close();
-            throw e;
         }
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer dst, long pos) throws IOException {
-        while (dst.hasRemaining()) {
-            int n = ch.read(dst, pos);
-            if (n < 0) {
-                throw new IOException("unexpected end of file");
-            }
-            pos += n;
+        if (as == null || as == t.dtype()) {
+            return dst;
+        }
+        try (NDArray stored = dst) {
+            return Torch.copy(stored, as);
         }
     }
 

@@ -4,8 +4,11 @@ import ai.djl.ndarray.types.Shape;
 import dev.merv.core.torch.ScalarType;
 
 /**
- * One tensor entry of a safetensors header: its name, dtype, shape and the byte range inside the
- * file's data section ({@code begin} inclusive, {@code end} exclusive).
+ * One tensor of a weights source: its name, dtype, shape and byte range. For a safetensors file the
+ * range is where the bytes lie inside the data section ({@code begin} inclusive, {@code end}
+ * exclusive); sources whose tensors are not one byte range of a file (torch.save views, tensors in
+ * memory) give {@code [0, numel * element size)}, so {@link #byteSize()} is always the size of the
+ * loaded tensor.
  */
 public record TensorInfo(String name, String dtypeName, ScalarType dtype, long[] shape, long begin, long end) {
 

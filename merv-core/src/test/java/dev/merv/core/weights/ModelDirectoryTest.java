@@ -91,15 +91,18 @@ class ModelDirectoryTest {
     }
 
     @Test
-    void unshardedFilesMustNotRepeatANameAndPickleIsNeverRead() throws IOException {
+    void unshardedFilesMustNotRepeatANameAndOnlyTheHfPickleNamesAreRead() throws IOException {
         shard(dir.resolve("a.safetensors"), "x", "1");
         shard(dir.resolve("b.safetensors"), "x", "2");
         assertThatThrownBy(() -> ModelDirectory.open(dir)).isInstanceOf(WeightFormatException.class)
                 .hasMessageContaining("[tensor 'x']").hasMessageContaining("also present in a.safetensors");
         Path pickled = Files.createDirectory(dir.resolve("pickled"));
-        Files.write(pickled.resolve("pytorch_model.bin"), new byte[] {1});
+        Files.write(pickled.resolve("training_args.bin"), new byte[] {1});
         assertThatThrownBy(() -> ModelDirectory.open(pickled)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("never executes");
+                .hasMessageContaining("has no weights").hasMessageContaining("./merv convert");
+        Files.write(pickled.resolve("pytorch_model.bin"), new byte[] {1});
+        assertThatThrownBy(() -> ModelDirectory.open(pickled)).isInstanceOf(WeightFormatException.class)
+                .hasMessageContaining("pytorch_model.bin").hasMessageContaining("neither a zip archive");
         assertThatThrownBy(() -> ModelDirectory.open(dir.resolve("nope"))).hasMessageContaining("does not exist");
     }
 

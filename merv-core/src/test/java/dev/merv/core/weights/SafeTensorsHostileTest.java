@@ -175,8 +175,8 @@ class SafeTensorsHostileTest {
     @Test
     void tensorsLargerThanOneReadArriveInPieces() throws IOException {
         // the reader splits reads at 1 GiB; a 7-byte piece exercises the same loop on a small tensor
-        int saved = SafeTensors.readPiece;
-        SafeTensors.readPiece = 7;
+        int saved = TensorBytes.piece;
+        TensorBytes.piece = 7;
         try (NDManager m = NDManager.newBaseManager()) {
             Path f = dir.resolve("pieces.safetensors");
             float[] v = new float[37];
@@ -188,7 +188,7 @@ class SafeTensorsHostileTest {
                 assertThat(st.load("v", m).toFloatArray()).containsExactly(v);
             }
         } finally {
-            SafeTensors.readPiece = saved;
+            TensorBytes.piece = saved;
         }
     }
 
