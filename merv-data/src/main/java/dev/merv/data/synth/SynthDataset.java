@@ -70,6 +70,15 @@ public final class SynthDataset {
         public List<Fault> faults(String json) {
             return faults.stream().filter(f -> f.json().equals(json)).toList();
         }
+
+        /** The {@code i}-th video of the finetune set (its questions are in the finetune JSON). */
+        public Path finetuneVideo(int i) {
+            return root.resolve(tuneVideo(i));
+        }
+    }
+
+    private static String tuneVideo(int i) {
+        return String.format(Locale.ROOT, "%s/v_synth_%05d.mp4", DatasetRegistry.VIDEOCHATGPT_TUNE, i);
     }
 
     /** One clip's content. */
@@ -96,7 +105,7 @@ public final class SynthDataset {
                     SHAPES[rnd.nextInt(SHAPES.length)]);
             String valley = String.format(Locale.ROOT, "%s/%06d_%06d/synth_%05d.mp4", DatasetRegistry.VALLEY,
                     i / 50 * 50 + 1, i / 50 * 50 + 50, i);
-            String tuneVid = String.format(Locale.ROOT, "%s/v_synth_%05d.mp4", DatasetRegistry.VIDEOCHATGPT_TUNE, i);
+            String tuneVid = tuneVideo(i);
             Path vp = root.resolve(valley);
             writeVideo(vp, c.width(), c.height(), c.frames(), c.fps(), clip, rnd.nextLong(), false);
             copy(vp, root.resolve(tuneVid));
