@@ -81,22 +81,23 @@ class NcclCollectiveTest {
     /** What one rank ends up with after the trainer-shaped sequence. */
     record Outcome(float[] broadcast, float[] scattered, float[] gathered, float[] allReduced, double[] host) {}
 
-    /** The sequence ZeroShard and Replica make, on rank {@code r}'s own random data. */
+    /** The sequence ZeroShard and Replica make, on rank {@code r}'s own random data, in {@code m} (any device). */
     static Outcome sequence(Collective c, int r, NDManager m, long seed) {
+        final int size = c.size();
         Random rnd = new Random(seed * 31 + r);
         int k = 5;
         // broadcast (Replica.initialise): every rank ends with rank 0's weights
         NDArray w = m.create(randoms(rnd, 7));
         c.broadcast(r, w, 0);
         // reduce-scatter (ZeroShard.accumulate): the bucket is a view at an offset of a larger buffer
-        NDArray flat = m.create(randoms(rnd, RANKS * k + 4));
+        NDArray flat = m.create(randoms(rnd, size * k + 4));
         NDArray recv = m.zeros(new Shape(k + 2));
-        NDArray full = SLICE.call(flat, 0L, 2L, 2L + RANKS * k, 1L);
+        NDArray full = SLICE.call(flat, 0L, 2L, 2L + size * k, 1L);
         NDArray got = SLICE.call(recv, 0L, 1L, 1L + k, 1L);
         c.reduceScatterSum(r, full, got);
         // all-gather in bf16 (ZeroShard.publish): the rank's piece cast to the compute dtype
         NDArray mine = Torch.copy(m.create(randoms(rnd, k)), ScalarType.BFLOAT16);
-        NDArray gathered = Torch.copy(m.zeros(new Shape(RANKS * k)), ScalarType.BFLOAT16);
+        NDArray gathered = Torch.copy(m.zeros(new Shape(size * k)), ScalarType.BFLOAT16);
         c.allGather(r, mine, gathered);
         NDArray summed = m.create(randoms(rnd, 4));
         c.allReduceSum(r, summed);
