@@ -181,7 +181,7 @@ junit() {
   local name=$1
   shift
   "$JAVA" "${JOPTS[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher execute --disable-banner \
-    --details=tree --details-theme=ascii --scan-classpath "$TESTDIRS" --reports-dir "$RESULTS/junit-$name" "$@"
+    --details=tree --details-theme=ascii --disable-ansi-colors --scan-classpath "$TESTDIRS" --reports-dir "$RESULTS/junit-$name" "$@"
 }
 
 # ---------------------------------------------------------------- 3. fixture tests
