@@ -7,6 +7,8 @@
 #
 #   h264-bpyramid.mp4    x264, 3 B-frames with B-pyramid (reference B-frames), closed GOPs
 #   h264-opengop.mp4     x264 open GOPs: leading B-frames after each non-IDR key frame
+#   h264-editlist.mp4    h264-bpyramid.mp4 cut at 0.6 s without re-encoding: an edit list whose lead-in
+#                        packets (from the key frame before the cut) are decoded but not shown
 #   hevc.mp4             x265, B-pyramid, open GOPs (CRA key frames with RASL leading pictures)
 #   hevc-temporal.mp4    x265 with 3 temporal sub-layers (sub-layer non-reference pictures that ARE referenced)
 #   vp9.webm             libvpx-vp9 with hidden alt-ref frames (Matroska: no frame count in the header)
@@ -51,6 +53,7 @@ ff "${src[@]}" "${n[@]}" -c:v libvpx -b:v 70k -g 30 -auto-alt-ref 1 -lag-in-fram
 ff "${odd[@]}" "${n[@]}" -c:v libx264 -crf 30 -pix_fmt yuv444p -x264-params "$x264" "$out/odd-h264.mp4"
 ff "${odd[@]}" "${n[@]}" -c:v libvpx-vp9 -b:v 90k -g 30 -pix_fmt yuv420p -deadline good -cpu-used 4 -threads 1 \
   "$out/odd-vp9.webm"
+ff -ss 0.6 -i "$out/h264-bpyramid.mp4" -t 3 -c copy "$out/h264-editlist.mp4"
 for r in 90 180 270; do
   # -display_rotation takes the counter-clockwise angle; the file name says the clockwise one
   ff -display_rotation:v:0 "$((360 - r))" -i "$out/h264-bpyramid.mp4" -c copy "$out/rotate$r.mp4"

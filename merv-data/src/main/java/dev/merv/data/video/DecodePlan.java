@@ -63,11 +63,6 @@ final class DecodePlan {
         }
     }
 
-    /** Whether display index {@code d} is a sampled frame. */
-    boolean sampled(int d) {
-        return sampled[d];
-    }
-
     /**
      * The key packet to jump to before decoding toward sampled frame {@code w} when the next packet to read
      * is {@code next}, or -1 to keep reading forward.
@@ -87,6 +82,7 @@ final class DecodePlan {
 
     /** Whether the decoder may drop packet {@code pos} (not sampled, referenced by nothing). */
     boolean drop(int pos) {
-        return drop && index.droppable(pos) && !sampled[index.display(pos)];
+        int d = index.display(pos);
+        return drop && index.droppable(pos) && (d < 0 || !sampled[d]);
     }
 }

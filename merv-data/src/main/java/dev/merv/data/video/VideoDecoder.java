@@ -10,6 +10,7 @@ import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG2VIDEO;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG4;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_VP8;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_VP9;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_PKT_FLAG_DISCARD;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_PKT_FLAG_KEY;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
@@ -183,7 +184,7 @@ public final class VideoDecoder {
             boolean gif = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif");
             int[] idx = FrameSampling.videoIndices(numFrames, gif ? 0 : s.avgFps, k);
             if (packets != null) {
-                // a container frame count that disagrees with the packets leaves frame identity in doubt
+                // a container frame count that disagrees with the frames leaves frame identity in doubt
                 Frame[] planned = packets.size() == numFrames ? s.decodePlanned(packets, idx) : null;
                 if (planned != null) {
                     return new SampledVideo(List.of(planned), idx, numFrames, s.avgFps, s.decoded);
@@ -236,9 +237,16 @@ public final class VideoDecoder {
         }
     }
 
-    /** Frame count of {@code file} without decoding frames. */
+    /**
+     * Frame count of {@code file} without decoding frames, as {@link #decodeSampled} counts it: with planning
+     * on, the packets are counted (a container's count can include an edit list's hidden lead-in); with
+     * {@link Options#sequential()}, the container's count when it has one.
+     */
     public int frameCount(Path file) throws SampleException {
         try (Session s = open(file, options.clock().start())) {
+            if (options.planned()) {
+                s.countPackets();
+            }
             return s.frameCount();
         }
     }
@@ -288,8 +296,9 @@ public final class VideoDecoder {
         int codecId;
         /** Frame count from the container header, 0 when it has none. */
         long declaredFrames;
-        /** Packets of the stream counted by a demuxing pass, -1 before one. */
+        /** Packets of the stream counted by a demuxing pass, -1 before one; and those of them that are shown. */
         long countedPackets = -1;
+        long shownPackets = -1;
         double avgFps;
         int rotation;
         int decoded;
@@ -352,11 +361,13 @@ public final class VideoDecoder {
          */
         int frameCount() throws SampleException {
             long n = declaredFrames;
-            if (n <= 0) {
+            if (n <= 0 || (countedPackets == n && shownPackets < n)) {
+                // no count in the header, or one that includes packets decoded but never shown (an edit list's
+                // lead-in): the frames a decode gives
                 if (countedPackets < 0) {
-                    countedPackets = countPackets();
+                    countPackets();
                 }
-                n = countedPackets;
+                n = shownPackets;
             }
             if (n <= 0) {
                 throw new SampleException(SkipReason.EMPTY, file + ": video stream has no frames");
@@ -367,17 +378,20 @@ public final class VideoDecoder {
             return (int) n;
         }
 
-        /** Containers without a frame count (e.g. Matroska): count the stream's packets, then reopen. */
-        private long countPackets() throws SampleException {
+        /** Counts the stream's packets (and the shown ones), then reopens the file. */
+        void countPackets() throws SampleException {
             long count = 0;
+            long shown = 0;
             while (readPacket("counting packets")) {
                 if (pkt.stream_index() == stream) {
                     count++;
+                    shown += (pkt.flags() & AV_PKT_FLAG_DISCARD) == 0 ? 1 : 0;
                 }
                 av_packet_unref(pkt);
             }
             reopen();
-            return count;
+            countedPackets = count;
+            shownPackets = shown;
         }
 
         /**
@@ -419,12 +433,14 @@ public final class VideoDecoder {
                         // a packet without a picture keeps every picture of the stream from being dropped
                         layer = tid >= 0 ? tid : 7;
                     }
-                    b.add(pkt.pts(), pkt.dts(), (pkt.flags() & AV_PKT_FLAG_KEY) != 0, rule != NonReferenceRule.NONE, layer);
+                    b.add(pkt.pts(), pkt.dts(), (pkt.flags() & AV_PKT_FLAG_KEY) != 0, rule != NonReferenceRule.NONE, layer,
+                            (pkt.flags() & AV_PKT_FLAG_DISCARD) == 0);
                 } finally {
                     av_packet_unref(pkt);
                 }
             }
-            countedPackets = b.size();
+            countedPackets = b.packets();
+            shownPackets = b.shown();
             PacketIndex index = b.build();
             if (index == null || av_seek_frame(fmt, stream, index.seekTimestamp(0), AVSEEK_FLAG_BACKWARD) < 0) {
                 reopen();
@@ -488,8 +504,7 @@ public final class VideoDecoder {
                             if (pkt.stream_index() != stream) {
                                 continue;
                             }
-                            int d = index.displayOf(pkt.pts());
-                            int p = d < 0 ? -1 : index.position(d);
+                            int p = index.positionOf(pkt.pts());
                             if (p != pos) {
                                 if (landing && p < pos) {
                                     continue;
@@ -516,6 +531,9 @@ public final class VideoDecoder {
                         decoded++;
                         long ts = frame.pts() != AV_NOPTS_VALUE ? frame.pts() : frame.best_effort_timestamp();
                         int d = index.displayOf(ts);
+                        if (d < 0 && index.positionOf(ts) >= 0) {
+                            continue; // a picture the container hides, output anyway
+                        }
                         if (d < 0 || d > idx[next]) {
                             return null;
                         }

@@ -17,7 +17,7 @@ class DecodePlanTest {
             keys.add(k);
         }
         for (int i = 0; i < displayInDecodeOrder.length; i++) {
-            b.add(displayInDecodeOrder[i] * 10L, i * 10L - 20, keys.contains(i), true, 0);
+            b.add(displayInDecodeOrder[i] * 10L, i * 10L - 20, keys.contains(i), true, 0, true);
         }
         return b.build();
     }
@@ -71,7 +71,7 @@ class DecodePlanTest {
         // layers as HEVC temporal sub-layers: only the top layer (2) may be dropped
         int[] layer = {0, 2, 1, 2, 0, 2};
         for (int i = 0; i < layer.length; i++) {
-            b.add(i * 10L, i * 10L, i == 0, true, layer[i]);
+            b.add(i * 10L, i * 10L, i == 0, true, layer[i], true);
         }
         PacketIndex idx = b.build();
         DecodePlan plan = new DecodePlan(idx, new int[] {3}, false, true);
@@ -82,14 +82,39 @@ class DecodePlanTest {
     }
 
     @Test
+    void hiddenLeadInPacketsAreDecodedButAreNoFrames() {
+        // a GOP I0 P3 B1 B2 P6 B4 B5 P9 B7 B8 cut at 5: the container keeps 0..4 to decode from, hidden
+        long[] pts = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8};
+        PacketIndex.Builder b = new PacketIndex.Builder();
+        for (int i = 0; i < pts.length; i++) {
+            b.add(pts[i] * 10, i * 10L - 20, i == 0, true, 0, pts[i] >= 5);
+        }
+        assertThat(b.packets()).isEqualTo(10);
+        assertThat(b.shown()).isEqualTo(5);
+        PacketIndex idx = b.build();
+        assertThat(idx.size()).isEqualTo(5);
+        assertThat(idx.packets()).isEqualTo(10);
+        assertThat(idx.displayOf(50)).as("the first shown frame is frame 0").isZero();
+        assertThat(idx.displayOf(90)).isEqualTo(4);
+        assertThat(idx.displayOf(40)).as("hidden").isEqualTo(-1);
+        assertThat(idx.positionOf(40)).isEqualTo(5);
+        assertThat(idx.position(1)).as("frame 1 (pts 60) is packet 4").isEqualTo(4);
+        DecodePlan plan = new DecodePlan(idx, new int[] {0, 4}, true, true);
+        assertThat(plan.drop(2)).as("a hidden picture may be dropped").isTrue();
+        assertThat(plan.drop(6)).as("frame 0 is sampled").isFalse();
+        assertThat(plan.seekTarget(0, 0)).isEqualTo(-1);
+        assertThatThrownBy(() -> new DecodePlan(idx, new int[] {5}, true, true)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void timestampsMustIdentifyFrames() {
         PacketIndex.Builder dup = new PacketIndex.Builder();
-        dup.add(0, 0, true, false, 0);
-        dup.add(0, 1, false, false, 0);
+        dup.add(0, 0, true, false, 0, true);
+        dup.add(0, 1, false, false, 0, true);
         assertThat(dup.build()).as("two packets with one timestamp").isNull();
         PacketIndex.Builder missing = new PacketIndex.Builder();
-        missing.add(0, 0, true, false, 0);
-        missing.add(Long.MIN_VALUE, 1, false, false, 0);
+        missing.add(0, 0, true, false, 0, true);
+        missing.add(Long.MIN_VALUE, 1, false, false, 0, true);
         assertThat(missing.build()).as("a packet without timestamp").isNull();
         assertThat(new PacketIndex.Builder().build()).isNull();
         PacketIndex idx = index(closedGops(), 0);
