@@ -187,6 +187,7 @@ final class Commands {
                 return dev.merv.data.check.DatasetChecker.run(argv);
             }
         });
+        c.put("data bench", new dev.merv.examples.data.DataBenchCommand());
         c.put("plot", new Main.Command() {
             @Override
             public String summary() {
