@@ -395,9 +395,8 @@ public final class VideoDecoder {
         }
 
         /**
-         * Codecs whose key-frame flags and timestamps planned decoding is tested on (and MPEG-1/2 and VP8,
-         * decoded by the same rules); anything else (GIF, whose frames build on each other, ...) is
-         * decoded sequentially.
+         * Codecs whose key-frame flags and timestamps planned decoding is tested on (MPEG-1 shares MPEG-2's
+         * decoder); anything else (GIF, whose frames build on each other, ...) is decoded sequentially.
          */
         boolean plannable() {
             return codecId == AV_CODEC_ID_H264 || codecId == AV_CODEC_ID_HEVC || codecId == AV_CODEC_ID_VP9
