@@ -83,7 +83,7 @@ public final class MervModels {
         for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
             String id = cfg.videoBackboneIds().get(i);
             Path dir = encoderDir(id, weights);
-            EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i));
+            EncoderRegistry.Options o = EncoderRegistry.Options.of(cfg, i);
             long t0 = System.nanoTime();
             FrozenVideoEncoder enc = EncoderRegistry.load(id, o, dir.toString(), null, manager, encDtype);
             LOG.info("encoder {} ({}): {} frames -> {} x {} tokens of width {}, {} parameters, {}, loaded from {} in {} ms",
@@ -112,7 +112,7 @@ public final class MervModels {
             String id = cfg.videoBackboneIds().get(i);
             Path dir = encoderDir(id, weights);
             JsonObject json = Files.exists(dir.resolve("config.json")) ? ModelDirectory.readConfig(dir) : null;
-            out.add(EncoderRegistry.create(id, json, EncoderRegistry.Options.defaults().withFrames(cfg.numFrames().get(i))));
+            out.add(EncoderRegistry.create(id, json, EncoderRegistry.Options.of(cfg, i)));
         }
         return out;
     }

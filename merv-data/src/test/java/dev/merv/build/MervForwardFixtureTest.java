@@ -69,28 +69,28 @@ public class MervForwardFixtureTest {
             case "languagebind": {
                 LanguageBindConfig c = LanguageBindConfig.fromJson(fc, src);
                 // pixels come already transformed; the transform only fixes the [B, 3, T, H, W] layout
-                return new LanguageBindEncoder(id, c, frames, transform(id, c.imageSize()));
+                return new LanguageBindEncoder(id, c, frames, transform(id, c.imageSize(), c.imageSize()));
             }
             case "dinov2": {
                 var c = Dinov2.config(fc, src);
-                return Dinov2.encoder(id, c, c.imgSize(), frames, transform(id, c.imgSize()));
+                return Dinov2.encoder(id, c, c.imgHeight(), c.imgWidth(), frames, transform(id, c.imgHeight(), c.imgWidth()));
             }
             case "hiera": {
                 HieraConfig c = HieraConfig.fromJson(fc, src);
-                return new HieraEncoder(id, c, frames, transform(id, c.inputSize()[1]));
+                return new HieraEncoder(id, c, frames, transform(id, c.inputSize()[1], c.inputSize()[2]));
             }
             case "siglip": {
                 var c = Siglip.config(fc, src);
-                return Siglip.encoder(id, c, c.imgSize(), frames, transform(id, c.imgSize()));
+                return Siglip.encoder(id, c, c.imgHeight(), c.imgWidth(), frames, transform(id, c.imgHeight(), c.imgWidth()));
             }
             default:
                 throw new AssertionError(f.name() + ": unknown encoder family '" + family + "' in config.json video_backbones");
         }
     }
 
-    /** {@code id}'s catalog transform at {@code size}, without LanguageBind's random flip. */
-    private static FrameTransform transform(String id, int size) {
-        return EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(size)
+    /** {@code id}'s catalog transform at {@code height x width}, without LanguageBind's random flip. */
+    private static FrameTransform transform(String id, int height, int width) {
+        return EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(height, width)
                 .withFlip(LanguageBindTransform.Flip.NEVER));
     }
 

@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.catalog.EncoderEntry;
+import dev.merv.core.catalog.EncoderFamily;
+import dev.merv.core.catalog.ResizeStrategy;
+import dev.merv.core.config.ModelConfig;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.ModelDirectory;
@@ -34,39 +37,78 @@ public final class EncoderRegistry {
     /**
      * Build options.
      *
-     * @param imageSize input side; 0 = the entry's transform size (224 for every real checkpoint)
+     * @param imageHeight input height; 0 = the entry's transform size (224 for every real checkpoint)
+     * @param imageWidth input width; 0 = the entry's transform size
      * @param numFrames frames per clip; 0 = the entry's default
      * @param widthDivisor every width divided by this (1 = real; benchmarks and tests)
      * @param flip LanguageBind's flip policy (W1)
      * @param grouping LanguageBind's temporal grouping (W2)
+     * @param resize the reference's {@code image_resize_strategy}
      */
-    public record Options(int imageSize, int numFrames, int widthDivisor, LanguageBindTransform.Flip flip,
-            LanguageBindEncoder.TemporalGrouping grouping) {
-        /** The entry's size and frame count, real width, LanguageBind flip in training only (W1), parity groups (W2). */
+    public record Options(int imageHeight, int imageWidth, int numFrames, int widthDivisor, LanguageBindTransform.Flip flip,
+            LanguageBindEncoder.TemporalGrouping grouping, ResizeStrategy resize) {
+
+        public Options {
+            if (imageHeight < 0 || imageWidth < 0 || (imageHeight == 0) != (imageWidth == 0)) {
+                throw new IllegalArgumentException("encoder image size " + imageHeight + "x" + imageWidth
+                        + ": give both sides (or neither, for the entry's size)");
+            }
+        }
+
+        /**
+         * The entry's size and frame count, real width, LanguageBind flip in training only (W1), parity groups (W2),
+         * {@code resize-naive}.
+         */
         public static Options defaults() {
-            return new Options(0, 0, 1, LanguageBindTransform.Flip.TRAINING, LanguageBindEncoder.TemporalGrouping.PARITY_GROUPS);
+            return new Options(0, 0, 0, 1, LanguageBindTransform.Flip.TRAINING,
+                    LanguageBindEncoder.TemporalGrouping.PARITY_GROUPS, ResizeStrategy.RESIZE_NAIVE);
+        }
+
+        /** Encoder {@code index} of a model configuration: its frame count and the model's resize strategy. */
+        public static Options of(ModelConfig config, int index) {
+            return defaults().withFrames(config.numFrames().get(index))
+                    .withResize(ResizeStrategy.parse(config.imageResizeStrategy()));
         }
 
         public Options withFrames(int frames) {
-            return new Options(imageSize, frames, widthDivisor, flip, grouping);
+            return new Options(imageHeight, imageWidth, frames, widthDivisor, flip, grouping, resize);
         }
 
         public Options withWidthDivisor(int k) {
-            return new Options(imageSize, numFrames, k, flip, grouping);
+            return new Options(imageHeight, imageWidth, numFrames, k, flip, grouping, resize);
         }
 
+        /** Square {@code size x size} input. */
         public Options withImageSize(int size) {
-            return new Options(size, numFrames, widthDivisor, flip, grouping);
+            return withImageSize(size, size);
+        }
+
+        /** {@code height x width} input (families whose reference model is square refuse other shapes when built). */
+        public Options withImageSize(int height, int width) {
+            return new Options(height, width, numFrames, widthDivisor, flip, grouping, resize);
         }
 
         /** LanguageBind's flip policy (W1); {@code PARITY} reproduces the reference's flip at evaluation too. */
         public Options withFlip(LanguageBindTransform.Flip f) {
-            return new Options(imageSize, numFrames, widthDivisor, f, grouping);
+            return new Options(imageHeight, imageWidth, numFrames, widthDivisor, f, grouping, resize);
         }
 
         /** LanguageBind's temporal grouping (W2); the default reproduces the released checkpoints. */
         public Options withGrouping(LanguageBindEncoder.TemporalGrouping g) {
-            return new Options(imageSize, numFrames, widthDivisor, flip, g);
+            return new Options(imageHeight, imageWidth, numFrames, widthDivisor, flip, g, resize);
+        }
+
+        /** The reference's {@code image_resize_strategy}. */
+        public Options withResize(ResizeStrategy r) {
+            return new Options(imageHeight, imageWidth, numFrames, widthDivisor, flip, grouping, r);
+        }
+
+        int height(EncoderEntry e) {
+            return imageHeight != 0 ? imageHeight : e.transform().height();
+        }
+
+        int width(EncoderEntry e) {
+            return imageWidth != 0 ? imageWidth : e.transform().width();
         }
     }
 
@@ -104,25 +146,30 @@ public final class EncoderRegistry {
         boolean fromCheckpoint = checkpointConfig != null && describesArchitecture(e, checkpointConfig);
         JsonObject json = fromCheckpoint ? checkpointConfig : e.config();
         String source = fromCheckpoint ? id + " checkpoint config.json" : "catalog entry " + id;
-        int size = options.imageSize() != 0 ? options.imageSize() : e.transform().size();
+        int h = options.height(e);
+        int w = options.width(e);
         int frames = options.numFrames() != 0 ? options.numFrames() : e.defaultFrames();
         int k = options.widthDivisor();
-        FrameTransform transform = FrameTransforms.of(e.transform(), size, options.flip());
+        if (h != w && (e.family() == EncoderFamily.LANGUAGEBIND || e.family() == EncoderFamily.VIVIT)) {
+            throw new IllegalArgumentException(id + ": " + h + "x" + w + " (height x width) input, but the " + e.family()
+                    + " model takes square frames only (its config has one image_size and a square position grid)");
+        }
+        FrameTransform transform = FrameTransforms.of(e.transform(), h, w, options.flip(), options.resize());
         switch (e.family()) {
             case LANGUAGEBIND: {
-                LanguageBindConfig c = LanguageBindConfig.fromJson(json, source).withImageSize(size).narrower(k);
+                LanguageBindConfig c = LanguageBindConfig.fromJson(json, source).withImageSize(h).narrower(k);
                 return new LanguageBindEncoder(id, c, frames, transform, options.grouping());
             }
             case DINOV2: {
                 TimmVitConfig c = Dinov2.config(json, source).narrower(k);
-                return Dinov2.encoder(id, c, size, frames, transform);
+                return Dinov2.encoder(id, c, h, w, frames, transform);
             }
             case SIGLIP: {
                 TimmVitConfig c = Siglip.config(json, source).narrower(k);
-                return Siglip.encoder(id, c, size, frames, transform);
+                return Siglip.encoder(id, c, h, w, frames, transform);
             }
             case VIVIT: {
-                VivitConfig c = VivitConfig.fromJson(json, source).withImageSize(size).narrower(k);
+                VivitConfig c = VivitConfig.fromJson(json, source).withImageSize(h).narrower(k);
                 VivitEncoder.Tokens tokens = switch (e.tokens()) {
                     case LAST_HIDDEN_NO_CLS_ALL_SLOTS -> VivitEncoder.Tokens.ALL_SLOTS;
                     case LAST_HIDDEN_NO_CLS_EVERY_SECOND_SLOT -> VivitEncoder.Tokens.EVERY_SECOND_SLOT;
@@ -133,7 +180,7 @@ public final class EncoderRegistry {
             case HIERA: {
                 HieraConfig c = HieraConfig.fromJson(json, source);
                 int[] in = c.inputSize();
-                return new HieraEncoder(id, c.withInputSize(new int[] {in[0], size, size}).narrower(k), frames, transform);
+                return new HieraEncoder(id, c.withInputSize(new int[] {in[0], h, w}).narrower(k), frames, transform);
             }
             default:
                 throw new AssertionError(e.family());
@@ -147,11 +194,10 @@ public final class EncoderRegistry {
         };
     }
 
-    /** The frame transform of {@code id} at the options' size and LanguageBind flip policy. */
+    /** The frame transform of {@code id} at the options' size, resize strategy and LanguageBind flip policy. */
     public static FrameTransform transform(String id, Options options) {
         EncoderEntry e = get(id);
-        return FrameTransforms.of(e.transform(), options.imageSize() != 0 ? options.imageSize() : e.transform().size(),
-                options.flip());
+        return FrameTransforms.of(e.transform(), options.height(e), options.width(e), options.flip(), options.resize());
     }
 
     /**

@@ -23,16 +23,28 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
 
     private final String id;
     private final int numFrames;
-    private final int imageSize;
+    private final int imageHeight;
+    private final int imageWidth;
     private final FrameTransform transform;
 
-    protected FrozenVideoEncoder(String id, int numFrames, int imageSize, FrameTransform transform) {
+    /**
+     * @param imageHeight input height the encoder is built for
+     * @param imageWidth input width the encoder is built for
+     * @param transform the frame transform; when given, its output size must be the input size
+     */
+    protected FrozenVideoEncoder(String id, int numFrames, int imageHeight, int imageWidth, FrameTransform transform) {
         if (numFrames <= 0) {
             throw new IllegalArgumentException(id + ": frame count must be positive, got " + numFrames);
         }
+        if (transform != null && (transform.height() != imageHeight || transform.width() != imageWidth)) {
+            throw new IllegalArgumentException(id + ": the encoder takes " + imageHeight + "x" + imageWidth
+                    + " (height x width) frames but its transform " + transform + " makes " + transform.height() + "x"
+                    + transform.width());
+        }
         this.id = id;
         this.numFrames = numFrames;
-        this.imageSize = imageSize;
+        this.imageHeight = imageHeight;
+        this.imageWidth = imageWidth;
         this.transform = transform;
     }
 
@@ -46,9 +58,14 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
         return numFrames;
     }
 
-    /** The input side length the encoder is built for. */
-    public int imageSize() {
-        return imageSize;
+    /** The input height the encoder is built for. */
+    public int imageHeight() {
+        return imageHeight;
+    }
+
+    /** The input width the encoder is built for. */
+    public int imageWidth() {
+        return imageWidth;
     }
 
     @Override
@@ -111,25 +128,25 @@ public abstract class FrozenVideoEncoder implements VideoEncoder {
     /** MERV features {@code [B, T'*N, C]} (temporal-slot-major), differentiable when grad mode is on. */
     public abstract NDArray features(NDArray pixels);
 
-    /** Fails naming the encoder when {@code pixels} is not {@code [B, T, 3, S, S]} / {@code [B, 3, T, S, S]}. */
+    /** Fails naming the encoder when {@code pixels} is not {@code [B, T, 3, H, W]} / {@code [B, 3, T, H, W]}. */
     protected void checkInput(NDArray pixels) {
         long[] s = pixels.getShape().getShape();
         boolean tchw = layout() == FrameTransform.Layout.TCHW;
-        long[] want = tchw ? new long[] {-1, numFrames, 3, imageSize, imageSize}
-                : new long[] {-1, 3, numFrames, imageSize, imageSize};
+        long[] want = tchw ? new long[] {-1, numFrames, 3, imageHeight, imageWidth}
+                : new long[] {-1, 3, numFrames, imageHeight, imageWidth};
         boolean ok = s.length == 5;
         for (int i = 1; ok && i < 5; i++) {
             ok = s[i] == want[i];
         }
         if (!ok) {
             throw new IllegalArgumentException(id + ": expects input [B, " + (tchw ? "T=" + numFrames + ", 3" : "3, T=" + numFrames)
-                    + ", " + imageSize + ", " + imageSize + "], got " + Arrays.toString(s));
+                    + ", H=" + imageHeight + ", W=" + imageWidth + "], got " + Arrays.toString(s));
         }
     }
 
     @Override
     public String toString() {
-        return id + " (" + numFrames + " frames, " + imageSize + "px -> [" + temporalResolution() + ", "
+        return id + " (" + numFrames + " frames, " + imageHeight + "x" + imageWidth + " px -> [" + temporalResolution() + ", "
                 + spatialResolution() + ", " + embedDim() + "], " + dtype() + ")";
     }
 }

@@ -46,7 +46,8 @@ class CatalogEntriesBuildTest {
         assertThat(enc.spatialResolution()).as("tokensPerSlot").isEqualTo(g.tokensPerSlot());
         assertThat(enc.numFrames()).isEqualTo(e.defaultFrames());
         assertThat(enc.temporalResolution()).as("frames / framesPerSlot").isEqualTo(g.temporalResolution(e.defaultFrames()));
-        assertThat(enc.imageSize()).isEqualTo(e.transform().size());
+        assertThat(enc.imageHeight()).isEqualTo(e.transform().height());
+        assertThat(enc.imageWidth()).isEqualTo(e.transform().width());
         // the frame multiple: the encoder takes exactly that many frames and refuses one more
         EncoderRegistry.Options o = EncoderRegistry.Options.defaults();
         FrozenVideoEncoder atMultiple = EncoderRegistry.create(id, o.withFrames(g.frameMultiple()));
@@ -60,7 +61,8 @@ class CatalogEntriesBuildTest {
     }
 
     static void assertTransformIs(FrameTransformSpec spec, FrameTransform t) {
-        assertThat(t.size()).isEqualTo(spec.size());
+        assertThat(t.height()).isEqualTo(spec.height());
+        assertThat(t.width()).isEqualTo(spec.width());
         switch (spec.kind()) {
             case CLIP_VIDEO -> {
                 LanguageBindTransform lb = (LanguageBindTransform) t;
@@ -68,7 +70,7 @@ class CatalogEntriesBuildTest {
                 assertThat(lb.std()).containsExactly(spec.stdArray());
                 assertThat(lb.flip()).isEqualTo(LanguageBindTransform.Flip.TRAINING);
             }
-            case RESIZE_NAIVE -> {
+            case PIL_FRAMES -> {
                 ResizeNaiveTransform r = (ResizeNaiveTransform) t;
                 assertThat(r.filter().name()).isEqualTo(spec.interpolation().name());
                 assertThat(r.mean()).containsExactly(spec.meanArray());
@@ -94,14 +96,16 @@ class CatalogEntriesBuildTest {
             assertThat(enc.getClass().getSimpleName()).as(at + "class").isEqualTo(was.get("class").getAsString());
             assertThat(enc.numFrames()).as(at + "frames").isEqualTo(was.get("num_frames").getAsInt());
             assertThat(e.defaultFrames()).as(at + "default frames").isEqualTo(was.get("default_frames").getAsInt());
-            assertThat(enc.imageSize()).as(at + "image size").isEqualTo(was.get("image_size").getAsInt());
+            assertThat(enc.imageHeight()).as(at + "image size").isEqualTo(was.get("image_size").getAsInt());
+            assertThat(enc.imageWidth()).as(at + "image size").isEqualTo(was.get("image_size").getAsInt());
             assertThat(enc.temporalResolution()).as(at + "temporal").isEqualTo(was.get("temporal_resolution").getAsInt());
             assertThat(enc.spatialResolution()).as(at + "spatial").isEqualTo(was.get("spatial_resolution").getAsInt());
             assertThat(enc.embedDim()).as(at + "embed dim").isEqualTo(was.get("embed_dim").getAsInt());
             assertThat(enc.module().parameterCount()).as(at + "parameters").isEqualTo(was.get("parameters").getAsLong());
             assertThat(enc.transform().getClass().getSimpleName()).as(at + "transform")
                     .isEqualTo(was.get("transform").getAsString());
-            assertThat(enc.transform().size()).as(at + "transform size").isEqualTo(was.get("transform_size").getAsInt());
+            assertThat(enc.transform().height()).as(at + "transform size").isEqualTo(was.get("transform_size").getAsInt());
+            assertThat(enc.transform().width()).as(at + "transform size").isEqualTo(was.get("transform_size").getAsInt());
             assertThat(enc.layout().name()).as(at + "layout").isEqualTo(was.get("layout").getAsString());
             if (enc.transform() instanceof ResizeNaiveTransform r) {
                 assertThat(r.filter()).as(at + "filter").isEqualTo(Filter.valueOf(was.get("filter").getAsString()));

@@ -135,9 +135,10 @@ class EncoderFixtureTest {
             case "timm-vit-siglip", "timm-vit-dinov2" -> {
                 TimmVitConfig c = kind.endsWith("siglip") ? Siglip.config(cfg, name) : Dinov2.config(cfg, name);
                 int frames = cfg.get("num_frames").getAsInt();
-                FrameTransform tr = EncoderRegistry.transform(id, EncoderRegistry.Options.defaults().withImageSize(c.imgSize()));
-                TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgSize(), frames, tr)
-                        : Dinov2.encoder(id, c, c.imgSize(), frames, tr);
+                FrameTransform tr = EncoderRegistry.transform(id, EncoderRegistry.Options.defaults()
+                        .withImageSize(c.imgHeight(), c.imgWidth()));
+                TimmFrameEncoder t = kind.endsWith("siglip") ? Siglip.encoder(id, c, c.imgHeight(), c.imgWidth(), frames, tr)
+                        : Dinov2.encoder(id, c, c.imgHeight(), c.imgWidth(), frames, tr);
                 assertEquals(cfg.get("featurizer_block_index").getAsInt(), t.blockIndex(), "featurizer block");
                 t.loadWeights(fx.model(), "", m, null);
                 enc = t;
@@ -156,7 +157,8 @@ class EncoderFixtureTest {
             }
             case "hiera-video" -> {
                 HieraConfig c = HieraConfig.fromJson(cfg, name);
-                HieraEncoder h = new HieraEncoder(id, c, cfg.get("num_frames").getAsInt(), null);
+                HieraEncoder h = new HieraEncoder(id, c, cfg.get("num_frames").getAsInt(), EncoderRegistry.transform(id,
+                        EncoderRegistry.Options.defaults().withImageSize(c.inputSize()[1], c.inputSize()[2])));
                 h.loadWeights(fx.model(), "featurizer.", m, null);
                 enc = h;
                 input = "input.video_values";

@@ -32,7 +32,8 @@ class EncoderRegistryTest {
         assertEquals(temporal, e.temporalResolution());
         assertEquals(spatial, e.spatialResolution());
         assertEquals(dim, e.embedDim());
-        assertEquals(224, e.transform().size());
+        assertEquals(224, e.transform().height());
+        assertEquals(224, e.transform().width());
         assertEquals(FrameTransform.Layout.valueOf(layout), e.transform().layout());
         if (filter != null) {
             assertEquals(Filter.valueOf(filter), ((ResizeNaiveTransform) e.transform()).filter());

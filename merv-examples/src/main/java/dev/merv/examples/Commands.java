@@ -275,8 +275,7 @@ final class Commands {
         ConfigValidator.validateModel(m);
         List<EncoderInput> encoders = new ArrayList<>();
         for (int i = 0; i < m.videoBackboneIds().size(); i++) {
-            encoders.add(EncoderInput.of(EncoderRegistry.create(m.videoBackboneIds().get(i),
-                    EncoderRegistry.Options.defaults().withFrames(m.numFrames().get(i)))));
+            encoders.add(EncoderInput.of(EncoderRegistry.create(m.videoBackboneIds().get(i), EncoderRegistry.Options.of(m, i))));
         }
         Path tokenizer;
         if (f.has("weights_root")) {

@@ -31,13 +31,20 @@ final class EncoderEntries {
     private static final List<Float> HIERA_MEAN = List.of(0.45f, 0.45f, 0.45f);
     private static final List<Float> HIERA_STD = List.of(0.225f, 0.225f, 0.225f);
 
-    /** MERV's transforms at 224 px ({@code resize-naive} keeps each checkpoint's filter and normalisation). */
+    /**
+     * MERV's transforms at 224 px ({@code resize-naive} keeps each checkpoint's filter and normalisation). The
+     * crop fraction is the checkpoint's evaluation transform, which {@code resize-crop} and {@code letterbox} run:
+     * timm's DINOv2 (crop_pct 1) and MERV's SigLIP fix resize the short side to 224, Hiera's and ViViT's to 256.
+     */
     private static final FrameTransformSpec LANGUAGEBIND_224 = FrameTransformSpec.clipVideo(224, CLIP_MEAN, CLIP_STD);
-    private static final FrameTransformSpec DINOV2_224 = FrameTransformSpec.resizeNaive(224, BICUBIC, IMAGENET_MEAN, IMAGENET_STD);
-    private static final FrameTransformSpec SIGLIP_224 = FrameTransformSpec.resizeNaive(224, BICUBIC, HALF, HALF);
-    /** ViViT's hub image-processor values. */
-    private static final FrameTransformSpec VIVIT_224 = FrameTransformSpec.resizeNaive(224, BILINEAR, HALF, HALF);
-    private static final FrameTransformSpec HIERA_224 = FrameTransformSpec.resizeNaive(224, BILINEAR, HIERA_MEAN, HIERA_STD);
+    private static final FrameTransformSpec DINOV2_224 = FrameTransformSpec.pilFrames(224, BICUBIC, IMAGENET_MEAN, IMAGENET_STD,
+            1.0, true);
+    private static final FrameTransformSpec SIGLIP_224 = FrameTransformSpec.pilFrames(224, BICUBIC, HALF, HALF, 1.0, true);
+    /** ViViT's hub image-processor values (short side 256, crop 224). */
+    private static final FrameTransformSpec VIVIT_224 = FrameTransformSpec.pilFrames(224, BILINEAR, HALF, HALF, 224.0 / 256, true);
+    /** Hiera's transform in MERV (resize 256, crop 224); no letterbox: its configuration carries no mean. */
+    private static final FrameTransformSpec HIERA_224 = FrameTransformSpec.pilFrames(224, BILINEAR, HIERA_MEAN, HIERA_STD,
+            224.0 / 256, false);
 
     /** {@code LanguageBind/LanguageBind_Video_merge}'s vision tower (CLIP ViT-L/14, temporal attention over groups of 8 frames). */
     private static final String LANGUAGEBIND_VIDEO_MERGE = """
@@ -108,7 +115,7 @@ final class EncoderEntries {
             unsupported("dinov2-video-classemb-at-first", DINOV2, "timm/vit_large_patch14_reg4_dinov2.lvd142m",
                     "not implemented in merv: the clip's mean CLS token placed before the patch tokens"),
             unsupported("languagebind-video", LANGUAGEBIND, "LanguageBind/LanguageBind_Video_merge",
-                    "not implemented in merv: all 257 tokens of each frame, CLS kept (not a square grid)"),
+                    "not implemented in merv: all 257 tokens of each frame, CLS kept (no grid the pooling resamplers can read)"),
             unsupported("languagebind-video-averagetoken", LANGUAGEBIND, "LanguageBind/LanguageBind_Video_merge",
                     "not implemented in merv: the mean token of each frame (one token per frame)"),
             unsupported("languagebind-video-classemb", LANGUAGEBIND, "LanguageBind/LanguageBind_Video_merge",
@@ -118,7 +125,7 @@ final class EncoderEntries {
             unsupported("vivit-google-b-cls-token", VIVIT, "google/vivit-b-16x2-kinetics400",
                     "not implemented in merv: the CLS token alone (one token per clip)"),
             unsupported("vivit-google-b-all-tokens", VIVIT, "google/vivit-b-16x2-kinetics400",
-                    "not implemented in merv: all 3137 tokens, CLS kept (not a square grid)"),
+                    "not implemented in merv: all 3137 tokens, CLS kept (no grid the pooling resamplers can read)"),
             unsupported("vivit-google-b-classemb-at-first-16frames", VIVIT, "google/vivit-b-16x2-kinetics400",
                     "not implemented in merv: the reference returns every token (CLS kept) while reporting 16 x 196"),
             unsupported("siglip-vit-b16-224px", SIGLIP, "timm/ViT-B-16-SigLIP",

@@ -3,8 +3,10 @@ package dev.merv.core.config;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.catalog.EncoderEntry;
 import dev.merv.core.catalog.EncoderGeometry;
+import dev.merv.core.catalog.ResizeStrategy;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.projector.TokenGrid;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -156,12 +158,34 @@ public final class ConfigValidator {
         if (m.fusionEmbedDim() <= 0) {
             problems.add("model.fusion_embed_dim=" + m.fusionEmbedDim() + " must be positive");
         }
-        if (ids.stream().anyMatch(id -> id.startsWith("languagebind")) && !"resize-naive".equals(m.imageResizeStrategy())) {
-            problems.add("model.image_resize_strategy='" + m.imageResizeStrategy() + "': the LanguageBind encoder only"
-                    + " supports resize-naive");
-        }
+        problems.addAll(resizeProblems(m));
         if (catalogGeometry && arch != null && framesOk && tokensOk && encodersOk && !ids.isEmpty()) {
             problems.addAll(visualLengthProblems(m, arch));
+        }
+        return problems;
+    }
+
+    /**
+     * {@code image_resize_strategy}: one of the reference's three, and one every encoder's transform can run as the
+     * reference does (LanguageBind asserts resize-naive; Hiera cannot letterbox), so no option is accepted and then
+     * ignored.
+     */
+    private static List<String> resizeProblems(ModelConfig m) {
+        ResizeStrategy strategy;
+        try {
+            strategy = ResizeStrategy.parse(m.imageResizeStrategy());
+        } catch (IllegalArgumentException e) {
+            return List.of(e.getMessage());
+        }
+        List<String> problems = new ArrayList<>();
+        for (String id : m.videoBackboneIds()) {
+            Catalog.findEncoder(id).filter(EncoderEntry::supported).ifPresent(e -> {
+                String why = e.transform().unsupported(strategy);
+                if (why != null) {
+                    problems.add("model.image_resize_strategy='" + strategy.text() + "' cannot run on encoder " + id + ": "
+                            + why + "; use resize-naive");
+                }
+            });
         }
         return problems;
     }
@@ -182,11 +206,9 @@ public final class ConfigValidator {
                 continue;
             }
             int t = geometry.temporalResolution(frames);
-            if (arch.resamples() && arch.resampler() != ArchSpecifier.ResamplerType.ATTNTV
-                    && Math.round(Math.sqrt(geometry.tokensPerSlot())) * Math.round(Math.sqrt(geometry.tokensPerSlot()))
-                    != geometry.tokensPerSlot()) {
-                problems.add("encoder " + id + " gives " + geometry.tokensPerSlot() + " tokens per slot, not a square"
-                        + " grid; the '" + arch.resampler().element() + "' resampler cannot pool it");
+            String grid = TokenGrid.problem(geometry.tokensPerSlot());
+            if (arch.resamples() && arch.resampler() != ArchSpecifier.ResamplerType.ATTNTV && grid != null) {
+                problems.add("encoder " + id + ": the '" + arch.resampler().element() + "' resampler cannot pool it: " + grid);
                 continue;
             }
             int outFrames = arch.outputFrames(t);

@@ -9,12 +9,15 @@ import java.util.Random;
  */
 public interface FrameTransform {
 
-    /** Output side length (224 for every registered encoder). */
-    int size();
+    /** Output height in pixels (224 for every registered encoder). */
+    int height();
+
+    /** Output width in pixels (equal to {@link #height()} except for encoders built for a non-square input). */
+    int width();
 
     /**
      * Transforms a clip of {@code frames.size()} frames into a float array laid out as
-     * {@link #layout()} says, {@code frames.size() * 3 * size() * size()} values.
+     * {@link #layout()} says, {@code frames.size() * 3 * height() * width()} values.
      *
      * @param random the sample's random stream (LanguageBind's training flip, W1); null in evaluation
      */
@@ -23,6 +26,11 @@ public interface FrameTransform {
     /** How {@link #apply}'s output is laid out: {@code TCHW} for most encoders, {@code CTHW} for LanguageBind. */
     default Layout layout() {
         return Layout.TCHW;
+    }
+
+    /** Values one transformed clip of {@code frames} frames holds. */
+    default long values(int frames) {
+        return (long) frames * 3 * height() * width();
     }
 
     /** Memory layout of a transformed clip. */

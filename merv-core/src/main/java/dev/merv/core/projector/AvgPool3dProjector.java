@@ -5,7 +5,8 @@ import dev.merv.core.projector.ArchSpecifier.HeadType;
 
 /**
  * {@code 3davg} (the reference's {@code AveragePooling3DProjector}, used by merv-base): view the
- * features as {@code [B, C, T, h, w]}, adaptive 3-D average pool to {@code (T/N, s, s)}, flatten
+ * features as {@code [B, C, T, h, w]} ({@link TokenGrid}: {@code h = floor(sqrt(S))}, {@code w = S / h}),
+ * adaptive 3-D average pool to {@code (T/N, s, s)}, flatten
  * frame-major then row-major to {@code [B, T/N * s^2, C]}, then the head. Parameters: the head under
  * {@code projector} ({@code projector.projector.weight} for a linear head).
  */
@@ -13,7 +14,7 @@ public final class AvgPool3dProjector extends HeadedProjector {
 
     private final int outFrames;
     private final int outSize;
-    private final int side;
+    private final TokenGrid tokenGrid;
 
     public AvgPool3dProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outFrames, int outSize,
             HeadType headType) {
@@ -22,7 +23,7 @@ public final class AvgPool3dProjector extends HeadedProjector {
             throw new IllegalArgumentException("3davg: output frames " + outFrames + " < 1 (temporal resolution "
                     + temporalIn + " divided by the frame factor)");
         }
-        this.side = gridSide(spatialIn);
+        this.tokenGrid = grid(spatialIn);
         this.outFrames = outFrames;
         this.outSize = outSize;
         headUnderProjector(new ProjectionHead(headType, inDim, llmDim));
@@ -30,7 +31,7 @@ public final class AvgPool3dProjector extends HeadedProjector {
 
     @Override
     NDArray resample(NDArray x, long b) {
-        try (NDArray grid = volume(x, b, side); NDArray pooled = AdaptivePool.avg(grid, outFrames, outSize, outSize)) {
+        try (NDArray grid = volume(x, b, tokenGrid); NDArray pooled = AdaptivePool.avg(grid, outFrames, outSize, outSize)) {
             return flattenVolume(pooled, b);
         }
     }

@@ -11,18 +11,18 @@ import dev.merv.core.projector.ArchSpecifier.HeadType;
 public final class AvgPoolProjector extends HeadedProjector {
 
     private final int outSize;
-    private final int side;
+    private final TokenGrid tokenGrid;
 
     public AvgPoolProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outSize, HeadType headType) {
         super(inDim, temporalIn, spatialIn, temporalIn, outSize * outSize);
-        this.side = gridSide(spatialIn);
+        this.tokenGrid = grid(spatialIn);
         this.outSize = outSize;
         headUnderProjector(new ProjectionHead(headType, inDim, llmDim));
     }
 
     @Override
     NDArray resample(NDArray x, long b) {
-        try (NDArray grid = frameGrids(x, b, side); NDArray pooled = AdaptivePool.avg(grid, outSize, outSize)) {
+        try (NDArray grid = frameGrids(x, b, tokenGrid); NDArray pooled = AdaptivePool.avg(grid, outSize, outSize)) {
             return flattenFrameGrids(pooled, b);
         }
     }

@@ -20,7 +20,7 @@ public final class Conv3dProjector extends HeadedProjector {
     private final Param bias;
     private final int outFrames;
     private final int outSize;
-    private final int side;
+    private final TokenGrid tokenGrid;
 
     public Conv3dProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outFrames, int outSize,
             HeadType headType) {
@@ -28,7 +28,7 @@ public final class Conv3dProjector extends HeadedProjector {
         if (outFrames < 1) {
             throw new IllegalArgumentException("3dconv: output frames " + outFrames + " < 1");
         }
-        this.side = gridSide(spatialIn);
+        this.tokenGrid = grid(spatialIn);
         this.outFrames = outFrames;
         this.outSize = outSize;
         ConvHolder conv = child("convolution_pooling", new ConvHolder(inDim, llmDim));
@@ -61,7 +61,7 @@ public final class Conv3dProjector extends HeadedProjector {
 
     @Override
     NDArray resample(NDArray x, long b) {
-        try (NDArray grid = volume(x, b, side);
+        try (NDArray grid = volume(x, b, tokenGrid);
                 NDArray conv = JniUtils.convolution((PtNDArray) grid, (PtNDArray) weight.get(), (PtNDArray) bias.get(),
                         new Shape(1, 1, 1), new Shape(1, 1, 1), new Shape(1, 1, 1), 1);
                 NDArray pooled = AdaptivePool.avg(conv, outFrames, outSize, outSize)) {

@@ -34,11 +34,11 @@ public final class ConvProjector extends HeadedProjector {
     private final Stage stage1;
     private final Stage stage2;
     private final int outSize;
-    private final int side;
+    private final TokenGrid tokenGrid;
 
     public ConvProjector(int inDim, int llmDim, int temporalIn, int spatialIn, int outSize, HeadType headType) {
         super(inDim, temporalIn, spatialIn, temporalIn, outSize * outSize);
-        this.side = gridSide(spatialIn);
+        this.tokenGrid = grid(spatialIn);
         this.outSize = outSize;
         Stages stages = child("convolution_pooling", new Stages(inDim, llmDim));
         this.stage1 = stages.s1;
@@ -210,7 +210,7 @@ public final class ConvProjector extends HeadedProjector {
 
     @Override
     NDArray resample(NDArray x, long b) {
-        try (NDArray grid = frameGrids(x, b, side);
+        try (NDArray grid = frameGrids(x, b, tokenGrid);
                 NDArray s1 = stage1.forward(grid);
                 NDArray pooled = AdaptivePool.avg(s1, outSize, outSize);
                 NDArray s2 = stage2.forward(pooled)) {

@@ -72,13 +72,13 @@ abstract class HeadedProjector extends Projector {
     }
 
     /** {@code B T (h w) C -> (B T) C h w}: one channels-first grid per temporal slot. */
-    final NDArray frameGrids(NDArray x, long batch, int side) {
-        return x.reshape(batch * temporalIn, side, side, inDim).transpose(0, 3, 1, 2);
+    final NDArray frameGrids(NDArray x, long batch, TokenGrid g) {
+        return x.reshape(batch * temporalIn, g.height(), g.width(), inDim).transpose(0, 3, 1, 2);
     }
 
     /** {@code B T (h w) C -> B C T h w}: one channels-first volume per sample. */
-    final NDArray volume(NDArray x, long batch, int side) {
-        return x.reshape(batch, temporalIn, side, side, inDim).transpose(0, 4, 1, 2, 3);
+    final NDArray volume(NDArray x, long batch, TokenGrid g) {
+        return x.reshape(batch, temporalIn, g.height(), g.width(), inDim).transpose(0, 4, 1, 2, 3);
     }
 
     /** {@code (B T) C s s -> B (T s s) C}, frame-major then row-major. */

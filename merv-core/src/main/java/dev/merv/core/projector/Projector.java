@@ -5,8 +5,9 @@ import ai.djl.ndarray.NDManager;
 import dev.merv.core.nn.Module;
 
 /**
- * One encoder's projector: encoder features {@code [B, T, S, C]} (T temporal slots, S = h*w spatial
- * tokens, row-major) to {@code [B, L, D]} visual tokens in the LLM width, L = {@link #outputLength()}.
+ * One encoder's projector: encoder features {@code [B, T, S, C]} (T temporal slots, S spatial tokens, read
+ * by the token resamplers as the {@link TokenGrid} the reference reads) to {@code [B, L, D]} visual tokens in
+ * the LLM width, L = {@link #outputLength()}.
  * Parameter names are the reference's ({@code projectors.<i>.} + {@link #namedParameters()}).
  */
 public abstract class Projector extends Module {
@@ -57,12 +58,7 @@ public abstract class Projector extends Module {
         }
     }
 
-    static int gridSide(int spatial) {
-        int h = (int) Math.round(Math.sqrt(spatial));
-        if (h * h != spatial) {
-            throw new IllegalArgumentException("token resamplers need a square spatial grid; the encoder gives "
-                    + spatial + " tokens per temporal slot");
-        }
-        return h;
+    static TokenGrid grid(int spatial) {
+        return TokenGrid.of(spatial);
     }
 }

@@ -156,9 +156,9 @@ class CatalogDocsTest {
     }
 
     private static String transform(FrameTransformSpec t) {
-        String kind = t.kind() == FrameTransformSpec.Kind.RESIZE_NAIVE ? "resize-naive " + t.interpolation().name().toLowerCase(Locale.ROOT)
+        String kind = t.kind() == FrameTransformSpec.Kind.PIL_FRAMES ? "resize-naive " + t.interpolation().name().toLowerCase(Locale.ROOT)
                 : "LanguageBind clip";
-        return kind + " " + t.size() + " px";
+        return kind + " " + (t.square() ? String.valueOf(t.height()) : t.height() + "x" + t.width()) + " px";
     }
 
     private static String prompt(PromptFormat f) {

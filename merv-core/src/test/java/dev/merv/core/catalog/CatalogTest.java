@@ -52,10 +52,12 @@ class CatalogTest {
             if (e.supported()) {
                 assertThat(e.config()).as(e.id()).isNotNull();
                 assertThat(e.geometry()).as(e.id()).isNotNull();
-                assertThat(e.transform().size()).as(e.id()).isPositive();
+                assertThat(e.transform().height()).as(e.id()).isPositive();
+                assertThat(e.transform().width()).as(e.id()).isPositive();
                 assertThat(e.defaultFrames() % e.geometry().frameMultiple()).as(e.id() + " default frames").isZero();
                 if (e.provenance() != Provenance.MERV_TINY) {
-                    assertThat(e.transform().size()).as(e.id() + ": MERV builds every checkpoint at 224 px").isEqualTo(224);
+                    assertThat(e.transform().height()).as(e.id() + ": MERV builds every checkpoint at 224 px").isEqualTo(224);
+                    assertThat(e.transform().width()).as(e.id() + ": MERV builds every checkpoint at 224 px").isEqualTo(224);
                     assertThat(e.hub()).as(e.id()).isNotNull();
                 }
             } else {

@@ -168,13 +168,67 @@ class ProjectorsTest {
     void invalidCombinationsFailClearly() {
         assertThatThrownBy(() -> Projectors.build(ArchSpecifier.parse("3davg+none"), 16, 2, 9, 24, 4))
                 .hasMessageContaining("none").hasMessageContaining("24");
-        assertThatThrownBy(() -> Projectors.build(ArchSpecifier.parse("3davg+linear"), 16, 2, 10, 24, 4))
-                .hasMessageContaining("square");
+        // einops reads 10 tokens as floor(sqrt(10)) = 3 rows, which do not divide 10
+        for (String arch : new String[] {"3davg+linear", "avg+linear", "conv+linear", "3dconv+linear"}) {
+            assertThatThrownBy(() -> Projectors.build(ArchSpecifier.parse(arch), 16, 2, 10, 24, 4)).as(arch)
+                    .hasMessageContaining("10 tokens").hasMessageContaining("einops");
+        }
         assertThatThrownBy(() -> Projectors.build(ArchSpecifier.parse("attntv+linear"), 12, 2, 9, 24, 4))
                 .hasMessageContaining("divisible by 8");
         Projector p = Projectors.build(ArchSpecifier.parse("3davg+linear"), 16, 2, 9, 24, 4);
         try (NDManager m = NDManager.newBaseManager()) {
             assertThatThrownBy(() -> p.forward(m.zeros(new Shape(1, 2, 16, 16)))).hasMessageContaining("[B, 2, 9, 16]");
+        }
+    }
+
+    /**
+     * A non-square token count is read as the reference's einops reads it: {@code H = floor(sqrt(N))} rows of
+     * {@code N / H} columns, row-major, whatever grid the encoder had; the pool then runs over that reading.
+     * Expected values: box means over PyTorch's adaptive bins, written out here.
+     */
+    @ParameterizedTest(name = "N={0} read as {1}x{2}, pooled to {3}x{3}")
+    @CsvSource({"6, 2, 3, 2", "3, 1, 3, 2", "8, 2, 4, 1", "12, 3, 4, 3", "20, 4, 5, 2"})
+    void nonSquareTokenCountsAreReadAsEinopsReadsThem(int n, int rows, int cols, int s) {
+        assertThat(TokenGrid.of(n)).isEqualTo(new TokenGrid(rows, cols));
+        int t = 2;
+        int c = 3;
+        try (NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.noGrad()) {
+            Projector p = Projectors.build(ArchSpecifier.parse("3davg+linear"), c, t, n, c, s * s);
+            // identity head: the output is the pooled tokens
+            float[] eye = new float[c * c];
+            for (int i = 0; i < c; i++) {
+                eye[i * c + i] = 1;
+            }
+            Map<String, Param> params = p.namedParameters();
+            params.get("projector.projector.weight").set(m.create(eye, new Shape(c, c)));
+            params.get("projector.projector.bias").set(m.zeros(new Shape(c)));
+            float[] x = new float[t * n * c];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) Math.sin(0.7 * i + 0.3);
+            }
+            float[] got = p.forward(m.create(x, new Shape(1, t, n, c))).toFloatArray();
+            assertThat(got).hasSize(t * s * s * c);
+            for (int ti = 0; ti < t; ti++) {
+                for (int oy = 0; oy < s; oy++) {
+                    int y0 = Math.floorDiv(oy * rows, s);
+                    int y1 = -Math.floorDiv(-(oy + 1) * rows, s);
+                    for (int ox = 0; ox < s; ox++) {
+                        int x0 = Math.floorDiv(ox * cols, s);
+                        int x1 = -Math.floorDiv(-(ox + 1) * cols, s);
+                        for (int ch = 0; ch < c; ch++) {
+                            double sum = 0;
+                            for (int y = y0; y < y1; y++) {
+                                for (int xx = x0; xx < x1; xx++) {
+                                    sum += x[(ti * n + y * cols + xx) * c + ch];
+                                }
+                            }
+                            double want = sum / ((y1 - y0) * (x1 - x0));
+                            assertThat((double) got[((ti * s + oy) * s + ox) * c + ch]).as("slot %d cell (%d,%d) ch %d", ti, oy,
+                                    ox, ch).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-6));
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -13,16 +13,16 @@ public record EncoderInput(String name, int numFrames, FrameTransform transform)
         return new EncoderInput(encoder.id(), encoder.numFrames(), encoder.transform());
     }
 
-    /** Values per transformed clip: {@code numFrames * 3 * size * size}. */
+    /** Values per transformed clip: {@code numFrames * 3 * height * width}. */
     public int clipValues() {
-        int s = transform.size();
-        return numFrames * 3 * s * s;
+        return Math.toIntExact(transform.values(numFrames));
     }
 
     /** Shape of one transformed clip as the transform lays it out. */
     public long[] clipShape() {
-        int s = transform.size();
-        return transform.layout() == FrameTransform.Layout.CTHW ? new long[] {3, numFrames, s, s}
-                : new long[] {numFrames, 3, s, s};
+        int h = transform.height();
+        int w = transform.width();
+        return transform.layout() == FrameTransform.Layout.CTHW ? new long[] {3, numFrames, h, w}
+                : new long[] {numFrames, 3, h, w};
     }
 }

@@ -136,8 +136,7 @@ public final class SampleBuilder {
         } catch (RuntimeException ex) {
             throw new SampleException(SkipReason.CORRUPT, file + ": " + in.name() + " transform failed: " + ex, ex);
         }
-        int s = in.transform().size();
-        long expected = (long) frames * 3 * s * s;
+        long expected = in.transform().values(frames);
         if (out.length != expected) {
             throw new IllegalStateException(in.name() + " transform returned " + out.length + " values for " + frames
                     + " frames, expected " + expected);

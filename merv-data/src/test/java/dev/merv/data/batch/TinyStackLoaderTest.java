@@ -232,9 +232,10 @@ class TinyStackLoaderTest {
         assertThat(b.pixels()).as(stage + " one pixel tensor per encoder").hasSize(encoders.size());
         for (int e = 0; e < encoders.size(); e++) {
             EncoderInput in = encoders.get(e);
-            int s = in.transform().size();
-            long[] clip = in.transform().layout() == FrameTransform.Layout.CTHW ? new long[] {3, FRAMES[e], s, s}
-                    : new long[] {FRAMES[e], 3, s, s};
+            int h = in.transform().height();
+            int w = in.transform().width();
+            long[] clip = in.transform().layout() == FrameTransform.Layout.CTHW ? new long[] {3, FRAMES[e], h, w}
+                    : new long[] {FRAMES[e], 3, h, w};
             long[] want = {mm.size(), clip[0], clip[1], clip[2], clip[3]};
             assertThat(b.pixelShapes().get(e)).as(stage + " " + in.name() + " pixels shape").containsExactly(want);
             float[] px = b.pixels().get(e);
@@ -247,7 +248,7 @@ class TinyStackLoaderTest {
             }
             assertThat(max - min).as(stage + " " + in.name() + " pixels are an image, not a constant").isGreaterThan(0.5);
             // an image row is a still clip: its frames are equal; a synth video's shape moves, so its frames differ
-            int plane = 3 * s * s;
+            int plane = 3 * h * w;
             for (int k = 0; k < mm.size(); k++) {
                 if (in.transform().layout() != FrameTransform.Layout.TCHW) {
                     continue;

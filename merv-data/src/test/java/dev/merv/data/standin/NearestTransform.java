@@ -23,7 +23,12 @@ public final class NearestTransform implements FrameTransform {
     }
 
     @Override
-    public int size() {
+    public int height() {
+        return size;
+    }
+
+    @Override
+    public int width() {
         return size;
     }
 

@@ -25,9 +25,10 @@ public final class Dinov2 {
         return c;
     }
 
-    /** A DINOv2 video encoder at {@code imageSize} taking {@code numFrames} frames through {@code transform}. */
-    public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int imageSize, int numFrames, FrameTransform transform) {
-        return TimmFrameEncoder.penultimateBlock(id, config, imageSize, numFrames, transform, unusedWeights());
+    /** A DINOv2 video encoder for {@code height x width} frames, {@code numFrames} of them through {@code transform}. */
+    public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int height, int width, int numFrames,
+            FrameTransform transform) {
+        return TimmFrameEncoder.penultimateBlock(id, config, height, width, numFrames, transform, unusedWeights());
     }
 
     /** Checkpoint names MERV does not run. */

@@ -11,10 +11,12 @@ import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.encoders.layers.Scoped;
 
 /**
- * MERV's {@code hiera-base-plus-video}: {@code [B, F, 3, S, S]} is cut into consecutive clips of
- * the model's {@code input_size[0]} frames ({@code [B*F/T, 3, T, S, S]}), each clip runs through
+ * MERV's {@code hiera-base-plus-video}: {@code [B, F, 3, H, W]} is cut into consecutive clips of
+ * the model's {@code input_size[0]} frames ({@code [B*F/T, 3, T, H, W]}), each clip runs through
  * Hiera, the last stage-end intermediate ({@code [clips, t, h, w, C]}, spatial order, before the
- * final norm and pooling) is taken and flattened per video: {@code [B, (F/T)*t*h*w, C]}.
+ * final norm and pooling) is taken and flattened per video: {@code [B, (F/T)*t*h*w, C]}. Any
+ * {@code input_size [T, H, W]} the model's strides and mask units divide works, {@code H != W} included
+ * (upstream Hiera takes it; the projectors then read the {@code h*w} tokens as the reference does).
  */
 public final class HieraEncoder extends FrozenVideoEncoder {
 
@@ -22,20 +24,13 @@ public final class HieraEncoder extends FrozenVideoEncoder {
     private final int clipFrames;
 
     public HieraEncoder(String id, HieraConfig config, int numFrames, FrameTransform transform) {
-        super(id, numFrames, checkSquare(id, config), transform);
+        super(id, numFrames, config.inputSize()[1], config.inputSize()[2], transform);
         clipFrames = config.inputSize()[0];
         if (numFrames % clipFrames != 0) {
             throw new IllegalArgumentException(id + ": " + numFrames + " frames are not a multiple of the model's "
                     + clipFrames + "-frame clips");
         }
         hiera = new Hiera(config);
-    }
-
-    private static int checkSquare(String id, HieraConfig c) {
-        if (c.inputSize()[1] != c.inputSize()[2]) {
-            throw new IllegalArgumentException(id + ": non-square input_size " + java.util.Arrays.toString(c.inputSize()));
-        }
-        return c.inputSize()[1];
     }
 
     public Hiera hiera() {
@@ -66,7 +61,7 @@ public final class HieraEncoder extends FrozenVideoEncoder {
         return hiera.config().numFeatures();
     }
 
-    /** {@code [B, F, 3, S, S]} to channels-first clips {@code [B*F/T, 3, T, S, S]}. */
+    /** {@code [B, F, 3, H, W]} to channels-first clips {@code [B*F/T, 3, T, H, W]}. */
     public NDArray clips(NDArray pixels) {
         long[] s = pixels.getShape().getShape();
         if (s[1] % clipFrames != 0) {

@@ -35,7 +35,7 @@ public final class LanguageBindEncoder extends FrozenVideoEncoder {
 
     public LanguageBindEncoder(String id, LanguageBindConfig config, int numFrames, FrameTransform transform,
             TemporalGrouping grouping) {
-        super(id, numFrames, config.imageSize(), transform);
+        super(id, numFrames, config.imageSize(), config.imageSize(), transform);
         if (config.addTimeAttn() && grouping == TemporalGrouping.PARITY_GROUPS && numFrames % config.numFrames() != 0) {
             throw new IllegalArgumentException(id + ": " + numFrames + " frames cannot be split into the tower's groups of "
                     + config.numFrames() + " frames (num_frames); use a multiple of " + config.numFrames());

@@ -45,7 +45,12 @@ public final class LanguageBindTransform implements FrameTransform {
     }
 
     @Override
-    public int size() {
+    public int height() {
+        return size;
+    }
+
+    @Override
+    public int width() {
         return size;
     }
 

@@ -22,11 +22,12 @@ public final class Siglip {
     }
 
     /**
-     * A SigLIP video encoder at {@code imageSize} (MERV: 224 for every id; a checkpoint grid of
-     * another size is resampled at load), taking {@code numFrames} frames through {@code transform}.
+     * A SigLIP video encoder for {@code height x width} frames (MERV: 224 x 224 for every id; a checkpoint grid
+     * of another size is resampled at load), taking {@code numFrames} frames through {@code transform}.
      */
-    public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int imageSize, int numFrames, FrameTransform transform) {
-        return TimmFrameEncoder.penultimateBlock(id, config, imageSize, numFrames, transform, unusedWeights());
+    public static TimmFrameEncoder encoder(String id, TimmVitConfig config, int height, int width, int numFrames,
+            FrameTransform transform) {
+        return TimmFrameEncoder.penultimateBlock(id, config, height, width, numFrames, transform, unusedWeights());
     }
 
     /** Checkpoint names MERV does not run (the MAP head). */

@@ -19,7 +19,7 @@ import java.util.function.Predicate;
 
 /**
  * MERV's wrapper around an image ViT from timm (SigLIP, DINOv2): frames are flattened into the
- * batch ({@code [B, T, 3, S, S] -> [B*T, 3, S, S]}), the featurizer is timm's
+ * batch ({@code [B, T, 3, H, W] -> [B*T, 3, H, W]}), the featurizer is timm's
  * {@code get_intermediate_layers(n={blockIndex})} (the output of that block, no final norm), the
  * prefix tokens (CLS, registers) are dropped, and frames are concatenated frame-major:
  * {@code [B, T * patches, D]}. Any frame count works; every frame is one temporal slot.
@@ -35,7 +35,7 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
      */
     public TimmFrameEncoder(String id, TimmVitConfig config, int blockIndex, int numFrames, FrameTransform transform,
             String... unusedWeights) {
-        super(id, numFrames, config.imgSize(), transform);
+        super(id, numFrames, config.imgHeight(), config.imgWidth(), transform);
         if (blockIndex < 0 || blockIndex >= config.depth()) {
             throw new IllegalArgumentException(id + ": featurizer block " + blockIndex + " outside 0.." + (config.depth() - 1));
         }
@@ -45,12 +45,12 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
     }
 
     /**
-     * {@code config} resized to {@code imageSize}, featurized at block {@code depth - 2} (MERV's choice
-     * for both SigLIP and DINOv2), every frame through {@code transform}.
+     * {@code config} built for {@code height x width} inputs, featurized at block {@code depth - 2} (MERV's
+     * choice for both SigLIP and DINOv2), every frame through {@code transform}.
      */
-    public static TimmFrameEncoder penultimateBlock(String id, TimmVitConfig config, int imageSize, int numFrames,
+    public static TimmFrameEncoder penultimateBlock(String id, TimmVitConfig config, int height, int width, int numFrames,
             FrameTransform transform, String... unusedWeights) {
-        TimmVitConfig c = config.withImgSize(imageSize);
+        TimmVitConfig c = config.withImgSize(height, width);
         return new TimmFrameEncoder(id, c, c.depth() - 2, numFrames, transform, unusedWeights);
     }
 
@@ -98,9 +98,11 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
     /**
      * Loads timm-named weights found under {@code prefix} ({@code visual.trunk.} in the open_clip
      * files the SigLIP hub repos hold; empty for timm's own files); names outside it (a text tower)
-     * and the family's unused heads are skipped. A checkpoint position grid of another size (DINOv2's 37x37 at 518px, SigLIP 384px
-     * weights at 224px) is resampled to this model's grid once at load, as timm's
-     * {@code resample_abs_pos_embed} does (bicubic, antialiased, prefix positions kept).
+     * and the family's unused heads are skipped. A checkpoint position grid of another length (DINOv2's 37x37 at
+     * 518px, SigLIP 384px weights at 224px) is resampled to this model's grid (rows x columns, square or not) once at
+     * load, as timm's {@code resample_abs_pos_embed} does: the checkpoint's grid is read as a square, resized
+     * bicubically with antialiasing, prefix positions kept. A grid of the same length is loaded as it is (timm
+     * resamples only when the lengths differ).
      */
     @Override
     public void loadWeights(WeightSource source, String prefix, NDManager manager, ScalarType dtype) {
@@ -108,7 +110,8 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
         Map<String, Param> table = new LinkedHashMap<>(WeightLoader.identity(prefix, vit.namedParameters()));
         String posName = prefix + "pos_embed";
         boolean resample = source.names().contains(posName)
-                && !java.util.Arrays.equals(source.info(posName).shape(), vit.posEmbed().shape().getShape());
+                && source.info(posName).shape().length == 3
+                && source.info(posName).shape()[1] != vit.posEmbed().shape().get(1);
         if (resample) {
             table.remove(posName);
         }
@@ -150,21 +153,23 @@ public class TimmFrameEncoder extends FrozenVideoEncoder {
                     + " + g*g, " + d + "]");
         }
         float[] v = src.toFloatArray();
-        int ng = c.gridSize();
+        int gh = c.gridHeight();
+        int gw = c.gridWidth();
+        int cells = gh * gw;
         double[] grid = new double[d * g * g];
         for (int i = 0; i < g * g; i++) {
             for (int ch = 0; ch < d; ch++) {
                 grid[ch * g * g + i] = v[(prefixPos + i) * d + ch];
             }
         }
-        double[] r = Resample.resizeFloat(grid, d, g, g, ng, ng, Filter.BICUBIC);
-        float[] out = new float[(prefixPos + ng * ng) * d];
+        double[] r = Resample.resizeFloat(grid, d, g, g, gh, gw, Filter.BICUBIC);
+        float[] out = new float[(prefixPos + cells) * d];
         System.arraycopy(v, 0, out, 0, prefixPos * d);
-        for (int i = 0; i < ng * ng; i++) {
+        for (int i = 0; i < cells; i++) {
             for (int ch = 0; ch < d; ch++) {
-                out[(prefixPos + i) * d + ch] = (float) r[ch * ng * ng + i];
+                out[(prefixPos + i) * d + ch] = (float) r[ch * cells + i];
             }
         }
-        return manager.create(out, new Shape(1, prefixPos + (long) ng * ng, d));
+        return manager.create(out, new Shape(1, prefixPos + (long) cells, d));
     }
 }

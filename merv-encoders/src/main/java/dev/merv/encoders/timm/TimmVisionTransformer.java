@@ -69,7 +69,7 @@ public final class TimmVisionTransformer extends Module {
         return blocks.size();
     }
 
-    /** Patch + position embedding and prefix tokens: {@code [N, 3, S, S] -> [N, prefix + patches, D]}. */
+    /** Patch + position embedding and prefix tokens: {@code [N, 3, H, W] -> [N, prefix + patches, D]}. */
     public NDArray embed(NDArray images) {
         return Scoped.apply(images, x -> {
             NDArray p = patchEmbed.forward(x);
@@ -77,7 +77,7 @@ public final class TimmVisionTransformer extends Module {
             long d = p.getShape().get(1);
             NDArray tokens = p.reshape(n, d, -1).transpose(0, 2, 1);
             if (tokens.getShape().get(1) != config.numPatches()) {
-                throw new IllegalArgumentException("timm ViT built for " + config.imgSize() + "px gets " + tokens.getShape().get(1)
+                throw new IllegalArgumentException("timm ViT built for img_size " + config.imgSizeText() + " gets " + tokens.getShape().get(1)
                         + " patches from input " + x.getShape());
             }
             if (config.noEmbedClass()) {

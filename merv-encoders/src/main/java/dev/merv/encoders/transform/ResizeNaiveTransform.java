@@ -7,34 +7,37 @@ import java.util.Random;
 
 /**
  * MERV's {@code resize-naive} frame transform for the PIL-based encoders (SigLIP, DINOv2, ViViT,
- * Hiera): each frame is resized to exactly {@code size x size} ignoring aspect ratio with the
+ * Hiera): each frame is resized to exactly {@code height x width} ignoring aspect ratio with the
  * encoder's PIL filter (antialiased on 8-bit RGB), the centre crop is then a no-op, pixels are
- * scaled by 1/255 and normalised per channel. Output {@code [T, 3, size, size]}.
+ * scaled by 1/255 and normalised per channel. Output {@code [T, 3, height, width]}.
  */
 public final class ResizeNaiveTransform implements FrameTransform {
 
-    private final int size;
+    private final int height;
+    private final int width;
     private final Filter filter;
     private final float[] mean;
     private final float[] std;
 
-    public ResizeNaiveTransform(int size, Filter filter, float[] mean, float[] std) {
-        if (size <= 0 || mean.length != 3 || std.length != 3) {
-            throw new IllegalArgumentException("resize-naive: size must be positive and mean/std have 3 values");
+    public ResizeNaiveTransform(int height, int width, Filter filter, float[] mean, float[] std) {
+        if (height <= 0 || width <= 0 || mean.length != 3 || std.length != 3) {
+            throw new IllegalArgumentException("resize-naive: height and width must be positive and mean/std have 3 values");
         }
-        this.size = size;
+        this.height = height;
+        this.width = width;
         this.filter = filter;
         this.mean = mean.clone();
         this.std = std.clone();
     }
 
-    public ResizeNaiveTransform withSize(int newSize) {
-        return new ResizeNaiveTransform(newSize, filter, mean, std);
+    @Override
+    public int height() {
+        return height;
     }
 
     @Override
-    public int size() {
-        return size;
+    public int width() {
+        return width;
     }
 
     public Filter filter() {
@@ -51,24 +54,18 @@ public final class ResizeNaiveTransform implements FrameTransform {
 
     @Override
     public float[] apply(List<Frame> frames, Random random) {
-        int plane = size * size;
+        int plane = height * width;
         float[] out = new float[frames.size() * 3 * plane];
         for (int t = 0; t < frames.size(); t++) {
             Frame f = frames.get(t);
-            byte[] px = Resample.resizeUint8(f.rgb(), f.width(), f.height(), 3, size, size, filter);
-            int base = t * 3 * plane;
-            for (int i = 0; i < plane; i++) {
-                for (int c = 0; c < 3; c++) {
-                    float v = (px[i * 3 + c] & 0xff) / 255f;
-                    out[base + c * plane + i] = (v - mean[c]) / std[c];
-                }
-            }
+            byte[] px = Resample.resizeUint8(f.rgb(), f.width(), f.height(), 3, width, height, filter);
+            PixelNormalize.chw(px, plane, mean, std, out, t * 3 * plane);
         }
         return out;
     }
 
     @Override
     public String toString() {
-        return "resize-naive(" + size + ", " + filter + ")";
+        return "resize-naive(" + height + "x" + width + ", " + filter + ")";
     }
 }

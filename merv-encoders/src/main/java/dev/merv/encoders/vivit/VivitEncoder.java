@@ -25,7 +25,7 @@ public final class VivitEncoder extends FrozenVideoEncoder {
     private final Tokens tokens;
 
     public VivitEncoder(String id, VivitConfig config, int numFrames, Tokens tokens, FrameTransform transform) {
-        super(id, numFrames, config.imageSize(), transform);
+        super(id, numFrames, config.imageSize(), config.imageSize(), transform);
         if (numFrames % config.tubeletSize()[0] != 0) {
             throw new IllegalArgumentException(id + ": " + numFrames + " frames are not divisible by the tubelet depth "
                     + config.tubeletSize()[0]);

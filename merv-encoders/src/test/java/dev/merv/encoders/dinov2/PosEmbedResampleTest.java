@@ -25,8 +25,8 @@ class PosEmbedResampleTest {
     void checkpointGridIsResampledToTheInputGrid() {
         try (Fixture fx = Fixture.open("dinov2-tiny"); NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.noGrad()) {
             TimmVitConfig c = Dinov2.config(fx.config(), fx.name());
-            int bigger = c.imgSize() + c.patchSize();
-            TimmFrameEncoder enc = Dinov2.encoder("dinov2-video-all-tokens", c, bigger, 2, null);
+            int bigger = c.imgHeight() + c.patchSize();
+            TimmFrameEncoder enc = Dinov2.encoder("dinov2-video-all-tokens", c, bigger, bigger, 2, null);
             enc.loadWeights(fx.model(), "", m, null);
             int g1 = bigger / c.patchSize();
             NDArray pos = enc.vit().posEmbed().get();
