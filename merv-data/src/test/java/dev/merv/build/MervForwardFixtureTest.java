@@ -126,7 +126,7 @@ public class MervForwardFixtureTest {
                 encoders.add(e);
             }
             LlamaConfig lc = DecoderConfigs.parse(cfg.getAsJsonObject("llm_backbone"), name + "/config.json llm_backbone");
-            LlamaModel llm = new LlamaModel(Catalog.TINY_LLAMA3, lc, m);
+            LlamaModel llm = new LlamaModel(f.llmId(), lc, m);
             Merv merv = new Merv(mc, encoders, llm, m, new Merv.Options().initialize(false).keepIntermediates(true)
                     .bosTokenLength(cfg.get("bos_token_length").getAsInt()));
 

@@ -76,10 +76,10 @@ class TrainStepsFixtureTest {
      * that happened to fall in that window ({@code Torch.mulScalar}).
      */
     static final class CollectingTrainable implements TrainableModel<MervMicroBatch> {
-        private final MervTrainable inner;
+        private final TrainableModel<MervMicroBatch> inner;
         private List<ByteBuffer> poison = List.of();
 
-        CollectingTrainable(MervTrainable inner) {
+        CollectingTrainable(TrainableModel<MervMicroBatch> inner) {
             this.inner = inner;
         }
 
@@ -101,6 +101,62 @@ class TrainStepsFixtureTest {
         }
     }
 
+    /** Records every micro-batch's token-mean loss, in the order the replica runs them. */
+    static final class RecordingTrainable implements TrainableModel<MervMicroBatch> {
+        private final MervTrainable inner;
+        final List<Double> microLosses = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        RecordingTrainable(MervTrainable inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Map<String, Param> parameters() {
+            return inner.parameters();
+        }
+
+        @Override
+        public LossSum forward(MervMicroBatch batch) {
+            return record(inner.forward(batch));
+        }
+
+        private LossSum record(LossSum out) {
+            microLosses.add((double) out.summed().getFloat() / out.tokens());
+            return out;
+        }
+
+        @Override
+        public Layered<MervMicroBatch> layered() {
+            Layered<MervMicroBatch> l = inner.layered();
+            return l == null ? null : new Layered<>() {
+                @Override
+                public Prefix prefix(MervMicroBatch batch) {
+                    return l.prefix(batch);
+                }
+
+                @Override
+                public int numLayers() {
+                    return l.numLayers();
+                }
+
+                @Override
+                public NDArray layer(int index, NDArray hidden, dev.merv.core.model.LanguageModel.LayerContext ctx) {
+                    return l.layer(index, hidden, ctx);
+                }
+
+                @Override
+                public LossSum head(NDArray hidden, dev.merv.core.model.LanguageModel.LayerContext ctx, MervMicroBatch batch) {
+                    return record(l.head(hidden, ctx, batch));
+                }
+            };
+        }
+
+        @Override
+        public float[] mixingWeights() {
+            return inner.mixingWeights();
+        }
+    }
+
     /** The whole MERV model of the fixture in {@code m}, every weight from {@code model.safetensors}, finetune stage. */
     static Merv build(Fixture f, NDManager m) {
         JsonObject cfg = f.config();
@@ -113,7 +169,7 @@ class TrainStepsFixtureTest {
             encoders.add(e);
         }
         LlamaConfig lc = DecoderConfigs.parse(cfg.getAsJsonObject("llm_backbone"), f.name() + "/config.json llm_backbone");
-        LlamaModel llm = new LlamaModel(dev.merv.core.catalog.Catalog.TINY_LLAMA3, lc, m);
+        LlamaModel llm = new LlamaModel(f.llmId(), lc, m);
         Merv merv = new Merv(mc, encoders, llm, m, new Merv.Options().initialize(false)
                 .bosTokenLength(cfg.get("bos_token_length").getAsInt()));
         Map<String, Param> rest = new LinkedHashMap<>();
@@ -129,16 +185,22 @@ class TrainStepsFixtureTest {
         return merv;
     }
 
-    /** Batch {@code k} = {@code input.step{k}.*} with the shared {@code input.video_values_i}; one micro-batch per step. */
+    /**
+     * Step {@code k} = {@code input.step{k}.*} with the shared {@code input.video_values_i}; micro-batch {@code j} of
+     * a step is its rows {@code [j*b, (j+1)*b)}, {@code b} = {@code per_device_batch_size} (all rows when the fixture
+     * has one micro-batch per step).
+     */
     static final class FixtureSource implements BatchSource<MervMicroBatch> {
         private final Fixture f;
         private final int steps;
         private final int encoders;
+        private final int accumulation;
 
         FixtureSource(Fixture f) {
             this.f = f;
             this.steps = f.config().get("steps").getAsInt();
             this.encoders = f.config().getAsJsonArray("video_backbone_ids").size();
+            this.accumulation = f.config().get("grad_accumulation_steps").getAsInt();
         }
 
         @Override
@@ -150,18 +212,21 @@ class TrainStepsFixtureTest {
         public MervMicroBatch load(int epoch, long stepInEpoch, int rank, int micro, BatchPlan plan, NDManager manager) {
             assertThat(epoch).as("%s has one epoch of %d batches", f.name(), steps).isZero();
             assertThat(rank).isZero();
-            assertThat(micro).isZero();
+            assertThat(micro).isBetween(0, accumulation - 1);
             NDManager bm = manager.newSubManager();
             String p = "input.step" + stepInEpoch + ".";
-            NDArray ids = f.io(p + "input_ids", bm).toType(DataType.INT64, false);
-            NDArray mask = f.io(p + "attention_mask", bm).toType(DataType.BOOLEAN, false);
-            NDArray labels = f.io(p + "labels", bm).toType(DataType.INT64, false);
-            int b = (int) ids.getShape().get(0);
+            NDArray allIds = f.io(p + "input_ids", bm);
+            int stepRows = (int) allIds.getShape().get(0);
+            int b = stepRows / accumulation;
+            String rows = micro * b + ":" + (micro + 1) * b;
+            NDArray ids = allIds.get(rows).toType(DataType.INT64, false);
+            NDArray mask = f.io(p + "attention_mask", bm).get(rows).toType(DataType.BOOLEAN, false);
+            NDArray labels = f.io(p + "labels", bm).get(rows).toType(DataType.INT64, false);
             List<NDArray> pixels = new ArrayList<>();
             for (int i = 0; i < encoders; i++) {
                 NDArray px = f.ioFloat("input.video_values_" + i, bm);
-                assertThat(px.getShape().get(0)).as("%s: video_values_%d rows", f.name(), i).isEqualTo(b);
-                pixels.add(px);
+                assertThat(px.getShape().get(0)).as("%s: video_values_%d rows", f.name(), i).isEqualTo(stepRows);
+                pixels.add(px.get(rows));
             }
             return new MervMicroBatch(new MervBatch(ids, mask, labels, pixels, IntStream.range(0, b).toArray(),
                     new boolean[b], dev.merv.core.train.CausalLmLoss.supervisedCount(labels), bm));
@@ -169,7 +234,7 @@ class TrainStepsFixtureTest {
     }
 
     /** The trainer settings the fixture's config.json describes. */
-    static TrainConfig trainConfig(Fixture f, int batchRows, boolean recompute, Path runs) {
+    static TrainConfig trainConfig(Fixture f, int stepRows, boolean recompute, Path runs) {
         JsonObject cfg = f.config();
         TrainConfig t = new TrainConfig();
         t.stage = Stage.parse(cfg.get("stage").getAsString());
@@ -187,8 +252,8 @@ class TrainStepsFixtureTest {
         t.stopAfterSteps = cfg.get("steps").getAsLong();
         t.firstStep = LrSchedule.FirstStep.ZERO_LR;
         int accumulation = cfg.get("grad_accumulation_steps").getAsInt();
-        t.perDeviceBatchSize = batchRows;
-        t.globalBatchSize = batchRows * accumulation;
+        t.perDeviceBatchSize = stepRows / accumulation;
+        t.globalBatchSize = stepRows;
         // the reference's loss / accumulation_steps: each micro-batch's token mean
         t.lossNormalization = LossNormalization.MEAN_OF_MEANS;
         t.precision = Precision.FP32;
@@ -208,18 +273,26 @@ class TrainStepsFixtureTest {
             JsonObject cfg = f.config();
             int steps = cfg.get("steps").getAsInt();
             int rows = (int) f.io().info("input.step0.input_ids").shape()[0];
-            assertThat(cfg.get("grad_accumulation_steps").getAsInt()).as("%s: one micro-batch per step", name).isEqualTo(1);
+            int accumulation = cfg.get("grad_accumulation_steps").getAsInt();
+            assertThat(rows % accumulation).as("%s: a step's rows split into %d micro-batches", name, accumulation).isZero();
+            if (cfg.has("global_batch_size")) {
+                assertThat(rows).as("%s: global_batch_size", name).isEqualTo(cfg.get("global_batch_size").getAsInt());
+                assertThat(rows / accumulation).as("%s: per_device_batch_size", name)
+                        .isEqualTo(cfg.get("per_device_batch_size").getAsInt());
+            }
             TrainConfig tc = trainConfig(f, rows, recompute, runs);
             List<StepRecord> records;
             Map<String, NDArray> finals = new LinkedHashMap<>();
+            List<RecordingTrainable> recorders = new java.util.concurrent.CopyOnWriteArrayList<>();
             try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc,
                     (rank, device, manager) -> {
-                        MervTrainable t = new MervTrainable(build(f, manager));
+                        RecordingTrainable t = new RecordingTrainable(new MervTrainable(build(f, manager)));
+                        recorders.add(t);
                         return mode == Mode.GC_BEFORE_BACKWARD ? new CollectingTrainable(t) : t;
                     }, new FixtureSource(f), null)) {
                 assertThat(trainer.schedule().warmupSteps()).as("%s: num_warmup_steps", name)
                         .isEqualTo(cfg.get("num_warmup_steps").getAsLong());
-                assertThat(trainer.plan().accumulation()).isEqualTo(1);
+                assertThat(trainer.plan().accumulation()).isEqualTo(accumulation);
                 records = trainer.run();
                 try (var ng = Torch.noGrad()) {
                     trainer.model(0).parameters().forEach((k, p) -> {
@@ -245,6 +318,16 @@ class TrainStepsFixtureTest {
             f.assertMatches("output.lr", m.create(lr));
             f.assertMatches("output.loss", m.create(loss));
             f.assertMatches("output.grad_norm", m.create(norm));
+            assertThat(recorders).hasSize(1);
+            List<Double> micro = recorders.get(0).microLosses;
+            assertThat(micro).as("%s: micro-batches run", name).hasSize(steps * accumulation);
+            if (f.metaList("outputs").contains("output.micro_loss")) {
+                float[] ml = new float[micro.size()];
+                for (int i = 0; i < ml.length; i++) {
+                    ml[i] = micro.get(i).floatValue();
+                }
+                f.assertMatches("output.micro_loss", m.create(ml));
+            }
 
             List<String> finalNames = f.ioNames("output.final.");
             assertThat(finalNames).as("%s: output.final.*", name).isNotEmpty();
@@ -260,7 +343,9 @@ class TrainStepsFixtureTest {
                 NDArray got = finals.get(out.substring("output.final.".length()));
                 Fixture.Tolerance tol = finalTolerance(f, out);
                 try (NDManager cm = m.newSubManager()) {
-                    Compare.assertClose(name + ":" + out, got, f.ioFloat(out, cm), tol.atol(), tol.rtol());
+                    NDArray want = f.ioFloat(out, cm);
+                    Compare.assertClose(name + ":" + out, got, want, tol.atol(), tol.rtol());
+                    assertSlices(f, out, got, want);
                 }
             }
             // frozen encoders are untouched
@@ -272,6 +357,27 @@ class TrainStepsFixtureTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * {@code meta.slice_tolerances[tensor]}: named {@code "q [a:b]"} ranges of a flat tensor with their own (tighter)
+     * tolerance, e.g. the fusion's packed {@code in_proj_bias} whose key slice alone is rounding noise.
+     */
+    private static void assertSlices(Fixture f, String tensor, NDArray got, NDArray want) {
+        JsonObject meta = f.meta();
+        if (!meta.has("slice_tolerances") || !meta.getAsJsonObject("slice_tolerances").has(tensor)) {
+            return;
+        }
+        JsonObject slices = meta.getAsJsonObject("slice_tolerances").getAsJsonObject(tensor);
+        assertThat(slices.size()).as("%s: slices of %s", f.name(), tensor).isPositive();
+        for (String key : slices.keySet()) {
+            java.util.regex.Matcher r = java.util.regex.Pattern.compile("\\[(\\d+):(\\d+)\\]").matcher(key);
+            assertThat(r.find()).as("%s: slice name %s", f.name(), key).isTrue();
+            String range = r.group(1) + ":" + r.group(2);
+            JsonObject t = slices.getAsJsonObject(key);
+            Compare.assertClose(f.name() + ":" + tensor + " " + key, got.flatten().get(range), want.flatten().get(range),
+                    t.get("atol").getAsDouble(), t.has("rtol") ? t.get("rtol").getAsDouble() : 0.0);
         }
     }
 

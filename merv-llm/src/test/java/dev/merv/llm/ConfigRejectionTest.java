@@ -3,6 +3,7 @@ package dev.merv.llm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.testing.Fixture;
@@ -14,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Configs declaring what the decoder does not implement fail when parsed, before any weight is read. */
 class ConfigRejectionTest {
@@ -65,7 +68,8 @@ class ConfigRejectionTest {
         d.addProperty("attention_dropout", 0.1);
         assertThatThrownBy(() -> DecoderConfigs.parse(d, "cfg")).hasMessageContaining("attention_dropout");
         JsonObject e = fixtureConfig("llama2-tiny");
-        e.addProperty("num_key_value_heads", 3);
+        // one more kv head than query heads never divides them, whatever the fixture's head count
+        e.addProperty("num_key_value_heads", e.get("num_attention_heads").getAsInt() + 1);
         assertThatThrownBy(() -> DecoderConfigs.parse(e, "cfg")).hasMessageContaining("num_key_value_heads");
         JsonObject t = fixtureConfig("llama2-tiny");
         t.addProperty("model_type", "mistral");
@@ -83,14 +87,41 @@ class ConfigRejectionTest {
                 ai.djl.ndarray.NDManager.newBaseManager())).hasMessageContaining("rope_scaling.rope_type");
     }
 
-    @Test
-    void fixtureConfigsParse() {
-        LlamaConfig l3 = DecoderConfigs.parse(fixtureConfig("llama3-tiny"), "cfg");
-        assertThat(l3.ropeScaling()).isEqualTo(new RopeScaling("llama3", 8.0, 1.0, 4.0, 8192));
-        assertThat(l3.gqa()).isTrue();
-        LlamaConfig q = DecoderConfigs.parse(fixtureConfig("qwen2-tiny"), "cfg");
-        assertThat(q.qkvBias()).isTrue();
-        assertThat(q.outputBias()).isFalse();
-        assertThat(q.bosTokenId()).isEqualTo(-1);
+    /** Every field the decoder reads, against the fixture's config.json values read here directly. */
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
+    void fixtureConfigsParse(String name) {
+        JsonObject json = fixtureConfig(name);
+        LlamaConfig c = DecoderConfigs.parse(json, "cfg");
+        boolean qwen = json.get("model_type").getAsString().equals("qwen2");
+        assertThat(c.modelType()).isEqualTo(json.get("model_type").getAsString());
+        assertThat(c.vocabSize()).isEqualTo(json.get("vocab_size").getAsInt());
+        assertThat(c.hiddenSize()).isEqualTo(json.get("hidden_size").getAsInt());
+        assertThat(c.intermediateSize()).isEqualTo(json.get("intermediate_size").getAsInt());
+        assertThat(c.numLayers()).isEqualTo(json.get("num_hidden_layers").getAsInt());
+        int heads = json.get("num_attention_heads").getAsInt();
+        int kv = json.has("num_key_value_heads") ? json.get("num_key_value_heads").getAsInt() : heads;
+        assertThat(c.numHeads()).isEqualTo(heads);
+        assertThat(c.numKvHeads()).isEqualTo(kv);
+        assertThat(c.gqa()).isEqualTo(kv != heads);
+        assertThat(c.headDim()).isEqualTo(json.has("head_dim") ? json.get("head_dim").getAsInt()
+                : json.get("hidden_size").getAsInt() / heads);
+        assertThat(c.rmsNormEps()).isEqualTo(json.get("rms_norm_eps").getAsDouble());
+        assertThat(c.ropeTheta()).isEqualTo(json.get("rope_theta").getAsDouble());
+        assertThat(c.tieWordEmbeddings()).isEqualTo(json.has("tie_word_embeddings") && json.get("tie_word_embeddings").getAsBoolean());
+        JsonElement bos = json.get("bos_token_id");
+        assertThat(c.bosTokenId()).isEqualTo(bos == null || bos.isJsonNull() ? -1 : bos.getAsLong());
+        JsonElement scaling = json.get("rope_scaling");
+        if (scaling == null || scaling.isJsonNull()) {
+            assertThat(c.ropeScaling()).isNull();
+        } else {
+            JsonObject s = scaling.getAsJsonObject();
+            assertThat(c.ropeScaling()).isEqualTo(new RopeScaling(s.get("rope_type").getAsString(), s.get("factor").getAsDouble(),
+                    s.get("low_freq_factor").getAsDouble(), s.get("high_freq_factor").getAsDouble(),
+                    s.get("original_max_position_embeddings").getAsInt()));
+        }
+        boolean attnBias = json.has("attention_bias") && json.get("attention_bias").getAsBoolean();
+        assertThat(c.qkvBias()).as("q/k/v biases: always in Qwen2").isEqualTo(qwen || attnBias);
+        assertThat(c.outputBias()).as("o_proj bias: never in Qwen2").isEqualTo(!qwen && attnBias);
     }
 }

@@ -100,7 +100,8 @@ public final class Fixture implements AutoCloseable {
 
     /**
      * {@code merv-base} with this fixture's architecture knobs from config.json ({@code arch_specifier},
-     * {@code feature_fusion}, backbone ids, frames, token lengths, fusion width) and the tiny Llama-3 LLM.
+     * {@code feature_fusion}, backbone ids, frames, token lengths, fusion width) and the fixture's LLM
+     * ({@link #llmId()}).
      */
     public ModelConfig mervBaseConfig() {
         JsonObject cfg = config();
@@ -114,7 +115,31 @@ public final class Fixture implements AutoCloseable {
                 .with("projector_token_length", cfg.get("projector_token_length").getAsString())
                 .with("visual_feature_length", cfg.get("visual_feature_length").getAsString())
                 .with("fusion_embed_dim", cfg.get("fusion_embed_dim").getAsString())
-                .with("llm_backbone_id", Catalog.TINY_LLAMA3);
+                .with("llm_backbone_id", llmId());
+    }
+
+    /**
+     * The catalog id of the golden-fixture LLM this fixture's decoder is, read from its HF config (the
+     * {@code llm_backbone} block of a MERV fixture, or the config itself for an LLM fixture): {@code qwen2} is
+     * {@code qwen2-tiny}; a {@code llama} with {@code llama3} RoPE scaling is {@link Catalog#TINY_LLAMA3}, else
+     * {@code llama2-tiny}. Fails naming the fixture when the config is neither.
+     */
+    public String llmId() {
+        JsonObject c = config().has("llm_backbone") ? config().getAsJsonObject("llm_backbone") : config();
+        String type = c.has("model_type") ? c.get("model_type").getAsString() : "";
+        switch (type) {
+            case "qwen2":
+                return "qwen2-tiny";
+            case "llama": {
+                JsonElement scaling = c.get("rope_scaling");
+                boolean llama3 = scaling != null && scaling.isJsonObject() && scaling.getAsJsonObject().has("rope_type")
+                        && scaling.getAsJsonObject().get("rope_type").getAsString().equals("llama3");
+                return llama3 ? Catalog.TINY_LLAMA3 : "llama2-tiny";
+            }
+            default:
+                throw new AssertionError("fixture '" + name + "': config.json has no LLM model_type (llama or qwen2), got '"
+                        + type + "'");
+        }
     }
 
     public JsonObject config() {

@@ -83,7 +83,11 @@ class TransformFixtureTest {
         }
     }
 
-    /** W1: no flip in evaluation by default; training flips whole clips with p = 0.5 from the sample's stream. */
+    /**
+     * W1: no flip in evaluation by default; training flips whole clips with p = 0.5 from the sample's stream. Which
+     * clips flip is known by replaying each seeded stream's one draw, not guessed from the pixels (a clip with equal
+     * edges, black bars say, would look the same either way).
+     */
     @Test
     void languageBindFlipOnlyInTraining() {
         try (Fixture fx = Fixture.open(FIXTURE); NDManager m = NDManager.newBaseManager()) {
@@ -95,23 +99,33 @@ class TransformFixtureTest {
             float[] eval = t.apply(clip, null);
             assertArrayEquals(EncoderRegistry.transform(Catalog.LANGUAGEBIND, o.withFlip(LanguageBindTransform.Flip.NEVER))
                     .apply(clip, null), eval);
-            int flipped = 0;
-            Random r = new Random(7);
-            for (int i = 0; i < 40; i++) {
-                float[] tr = t.apply(clip, r);
-                boolean isFlip = tr[0] == eval[size - 1] && tr[1] == eval[size - 2];
-                if (isFlip) {
-                    for (int row = 0; row < size; row++) {
-                        for (int col = 0; col < size; col++) {
-                            assertEquals(eval[row * size + size - 1 - col], tr[row * size + col]);
-                        }
-                    }
-                    flipped++;
-                } else {
-                    assertArrayEquals(eval, tr);
+            float[] mirrored = new float[eval.length];
+            for (int row = 0; row < eval.length / size; row++) {
+                for (int col = 0; col < size; col++) {
+                    mirrored[row * size + col] = eval[row * size + size - 1 - col];
                 }
             }
+            // one stream over the 40 clips, replayed: each clip takes one draw from it
+            Random stream = new Random(7);
+            Random replay = new Random(7);
+            int flipped = 0;
+            for (int i = 0; i < 40; i++) {
+                boolean drawn = replay.nextDouble() < 0.5;
+                float[] tr = t.apply(clip, stream);
+                assertArrayEquals(drawn ? mirrored : eval, tr, "clip " + i + (drawn ? " flipped" : " not flipped"));
+                flipped += drawn ? 1 : 0;
+            }
             assertEquals(true, flipped > 5 && flipped < 35, "flip rate ~0.5, got " + flipped + "/40");
+            // PARITY flips in evaluation too (a fresh stream each time): over 40 clips both outcomes appear
+            FrameTransform parity = EncoderRegistry.transform(Catalog.LANGUAGEBIND, o.withFlip(LanguageBindTransform.Flip.PARITY));
+            boolean sawFlip = false;
+            boolean sawPlain = false;
+            for (int i = 0; i < 40; i++) {
+                float[] ev = parity.apply(clip, null);
+                sawFlip |= java.util.Arrays.equals(ev, mirrored);
+                sawPlain |= java.util.Arrays.equals(ev, eval);
+            }
+            assertEquals(true, sawFlip && sawPlain, "parity flips at evaluation with p = 0.5");
         }
     }
 
