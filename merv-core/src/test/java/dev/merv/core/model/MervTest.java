@@ -342,11 +342,34 @@ class MervTest {
         assertThat(pa.get("feature_fusion.attention.in_proj_bias").get().toFloatArray()).containsOnly(0f);
         double bound = Math.sqrt(6.0 / (1 + cfg.fusionEmbedDim()));
         assertThat(pa.get("feature_fusion.Q").get().abs().max().getFloat()).isLessThanOrEqualTo((float) bound);
-        // a different encoder-0 width changes the seed
-        encoders.set(0, new StandIns.Encoder(cfg.videoBackboneIds().get(0), 2, 2, 9, 24, m, 10));
-        Merv c = merv(null);
-        assertThat(c.module().namedParameters().get("projectors.1.projector.projector.weight").get().toFloatArray())
-                .containsExactly(pa.get("projectors.1.projector.projector.weight").get().toFloatArray());
+        // the stream is seeded by encoder 0's width alone: another encoder 0 of the same width (other weights, other
+        // frame count) draws the same values for projector 1 (whose shape depends on encoder 1 only) ...
+        String p1 = "projectors.1.projector.projector.weight";
+        int width0 = encoders.get(0).embedDim();
+        encoders.set(0, new StandIns.Encoder(cfg.videoBackboneIds().get(0), cfg.numFrames().get(0), 2, 9, width0, m, 99));
+        assertThat(merv(null).module().namedParameters().get(p1).get().toFloatArray())
+                .containsExactly(pa.get(p1).get().toFloatArray());
+        // ... while a different encoder-0 width seeds a different stream. Projector 0's weight is the stream's first
+        // draws, U(-1/sqrt(width), 1/sqrt(width)); scaled back to [0, 1) they are the raw draws, equal for equal seeds.
+        String p0 = "projectors.0.projector.projector.weight";
+        encoders.set(0, new StandIns.Encoder(cfg.videoBackboneIds().get(0), cfg.numFrames().get(0), 2, 9, width0 + 4, m, 10));
+        Merv wider = merv(null);
+        float[] rawA = rawDraws(pa.get(p0).get().toFloatArray(), width0);
+        float[] rawB = rawDraws(wider.module().namedParameters().get(p0).get().toFloatArray(), width0 + 4);
+        double apart = 0;
+        for (int i = 0; i < 8; i++) {
+            apart = Math.max(apart, Math.abs(rawA[i] - rawB[i]));
+        }
+        assertThat(apart).as("first draws of the streams seeded with %d and %d", width0, width0 + 4).isGreaterThan(0.01);
+    }
+
+    /** {@code U(-1/sqrt(fanIn), 1/sqrt(fanIn))} values back to the uniform draws in [0, 1) they came from. */
+    private static float[] rawDraws(float[] w, int fanIn) {
+        float[] u = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            u[i] = (float) ((w[i] * Math.sqrt(fanIn) + 1) / 2);
+        }
+        return u;
     }
 
     @Test
