@@ -318,7 +318,11 @@ class TorchOpsTest {
         var run = run(m, a -> Torch.to(Torch.to(a[0], ScalarType.FLOAT16), ScalarType.BFLOAT16), g, x);
         assertThat(run.gradTypes().get(0)).isEqualTo(ScalarType.BFLOAT16);
         assertExactly("gradient through bf16 -> fp16 -> bf16", run.grads().get(0), Torch.toFloatArray(g));
-        assertThat(Torch.to(x, ScalarType.BFLOAT16)).as("to() the same dtype returns an alias, not a copy").isNotNull();
+        // to() the same dtype returns an alias of the same storage (aten::to), copy() always new storage
+        NDArray same = Torch.to(x, ScalarType.BFLOAT16);
+        assertThat(Torch.dataPointer(same)).as("to() the same dtype aliases its input").isEqualTo(Torch.dataPointer(x));
+        assertThat(Torch.dataPointer(Torch.copy(x, ScalarType.BFLOAT16))).as("copy() allocates")
+                .isNotEqualTo(Torch.dataPointer(x));
     }
 
     @Test
