@@ -13,17 +13,17 @@ import ai.djl.ndarray.types.Shape;
 import dev.merv.core.catalog.EncoderEntry;
 import dev.merv.core.catalog.EncoderFamily;
 import dev.merv.core.nn.Param;
+import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
+import dev.merv.core.testing.MapWeights;
+import dev.merv.encoders.dinov2.PosEmbedResampleTest;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import dev.merv.core.weights.TensorInfo;
-import dev.merv.core.weights.WeightSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,7 +56,7 @@ class RegistryLoadTest {
                     ckpt.put("text_model.embeddings.token_embedding.weight", m.randomNormal(new Shape(10, d)));
                     ckpt.put("logit_scale", m.randomNormal(new Shape(1)));
                 }
-                case DINOV2 -> ckpt.put("pos_embed", m.randomNormal(new Shape(1, 37 * 37, d)));
+                case DINOV2 -> ckpt.put("pos_embed", PosEmbedResampleTest.source(m, 37 * 37, d));
                 case VIVIT -> ckpt.put("classifier.weight", m.randomNormal(new Shape(400, d)));
                 case SIGLIP -> {
                     ckpt.put(entry.checkpointPrefix() + "attn_pool.latent", m.randomNormal(new Shape(1, 1, d)));
@@ -64,7 +64,7 @@ class RegistryLoadTest {
                 }
                 default -> { }
             }
-            FrozenVideoEncoder enc = EncoderRegistry.load(id, o, new MapSource(ckpt), null, m, ScalarType.BFLOAT16);
+            FrozenVideoEncoder enc = EncoderRegistry.load(id, o, new MapWeights(ckpt), null, m, ScalarType.BFLOAT16);
             assertEquals(ScalarType.BFLOAT16, enc.dtype());
             for (Map.Entry<String, Param> e : enc.module().namedParameters().entrySet()) {
                 Param p = e.getValue();
@@ -76,13 +76,20 @@ class RegistryLoadTest {
                 }
             }
             if (entry.family() == EncoderFamily.DINOV2) {
-                assertArrayEquals(new long[] {1, 256, d}, enc.module().namedParameters().get("pos_embed").shape().getShape());
+                // the hub's 37x37 grid resampled to 224 px's 16x16 as timm does (torch's values, then bf16)
+                NDArray pos = enc.module().namedParameters().get("pos_embed").get();
+                assertArrayEquals(new long[] {1, 256, d}, pos.getShape().getShape());
+                assertEquals(64, d, "the reference grid is stored for width 1024 / " + WIDTH);
+                try (dev.merv.core.weights.SafeTensors want = PosEmbedResampleTest.expected()) {
+                    Compare.assertClose("dinov2 pos_embed 37x37 -> 16x16", Torch.to(pos, ScalarType.FLOAT32),
+                            want.load("g37_d64_to_16x16", m, null), 1e-6, 1.0 / 128);
+                }
             }
             // a missing tensor is named
             String victim = ckpt.keySet().iterator().next();
             ckpt.remove(victim);
             IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                    () -> EncoderRegistry.load(id, o, new MapSource(ckpt), null, m, null));
+                    () -> EncoderRegistry.load(id, o, new MapWeights(ckpt), null, m, null));
             assertTrue(ex.getMessage().contains(victim), ex.getMessage());
         }
     }
@@ -102,33 +109,6 @@ class RegistryLoadTest {
             NDArray out = enc.encode(fx.ioFloat("input.pixel_values", m));
             NDArray expected = fx.ioFloat("output.merv_features", m);
             fx.assertMatches("output.merv_features", out.reshape(expected.getShape()));
-        }
-    }
-
-    /** An in-memory checkpoint. */
-    private record MapSource(Map<String, NDArray> tensors) implements WeightSource {
-        @Override
-        public Set<String> names() {
-            return tensors.keySet();
-        }
-
-        @Override
-        public TensorInfo info(String name) {
-            NDArray a = tensors.get(name);
-            return new TensorInfo(name, "F32", ScalarType.FLOAT32, a.getShape().getShape(), 0, a.size() * 4);
-        }
-
-        @Override
-        public NDArray load(String name, NDManager manager, ScalarType as) {
-            NDArray a = tensors.get(name);
-            NDArray c = as == null || as == ScalarType.FLOAT32 ? a.duplicate() : Torch.copy(a, as);
-            c.attach(manager);
-            return c;
-        }
-
-        @Override
-        public String describe() {
-            return "in-memory checkpoint";
         }
     }
 }
