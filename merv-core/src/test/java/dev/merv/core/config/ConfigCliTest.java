@@ -152,6 +152,14 @@ class ConfigCliTest {
                         "[languagebind-video-noclass,dinov2-video-all-tokens,hiera-base-plus-video,"
                                 + "siglip-vit-b16-224px-all-no-cls]"}, "model.num_frames[2]=8", "multiple of 16"},
                 new Object[] {new String[] {"--model.seed", "3"}, "--model.seed", "fields are"},
+                // image_resize_strategy: a typo, and strategies the reference cannot run on an encoder of the model
+                new Object[] {new String[] {"--model.image_resize_strategy", "resize_crop"},
+                        "model.image_resize_strategy='resize_crop' is not a strategy", "resize-crop"},
+                new Object[] {new String[] {"--model.image_resize_strategy", "resize-crop"},
+                        "'resize-crop' cannot run on encoder languagebind-video-noclass", "resize-naive only"},
+                new Object[] {new String[] {"--model.video_backbone_ids", "[hiera-base-plus-video]", "--model.num_frames", "[32]",
+                        "--model.image_resize_strategy", "letterbox"},
+                        "'letterbox' cannot run on encoder hiera-base-plus-video", "normalisation mean"},
                 new Object[] {new String[] {"--seed", "seven"}, "--seed seven", "expected int"},
                 new Object[] {new String[] {"stage", "align"}, "unexpected argument 'stage'", "--stage=finetune"});
     }
@@ -161,6 +169,17 @@ class ConfigCliTest {
     void invalidConfigsFailBeforeLoadingNamingTheFieldAndTheFix(String[] args, String field, String fix) {
         assertThatThrownBy(() -> ConfigCli.parse(args)).isInstanceOf(ConfigException.class)
                 .hasMessageContaining(field).hasMessageContaining(fix);
+    }
+
+    /** The reference runs resize-crop and letterbox on the PIL-based encoders, so these configs validate. */
+    @Test
+    void resizeStrategiesTheReferenceRunsAreAccepted() {
+        for (String strategy : new String[] {"resize-naive", "resize-crop", "letterbox"}) {
+            ConfigValidator.validateModel(ModelRegistry.get("siglip-single").with("image_resize_strategy", strategy));
+            ConfigValidator.validateModel(ModelRegistry.get("dinov2-single").with("image_resize_strategy", strategy));
+        }
+        ConfigValidator.validateModel(ModelRegistry.get("merv-base").with("video_backbone_ids", "[hiera-base-plus-video]")
+                .with("num_frames", "[32]").with("image_resize_strategy", "resize-crop"));
     }
 
     @Test
