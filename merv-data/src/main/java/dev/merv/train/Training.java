@@ -214,6 +214,7 @@ public final class Training {
         t.warmupRatio = stage.warmupRatio();
         t.lossNormalization = config.tokenWeightedLoss() ? LossNormalization.TOKENS : LossNormalization.MEAN_OF_MEANS;
         t.precision = precision;
+        t.reduceInFullPrecision = config.model().reduceInFullPrecision();
         t.recompute = recompute;
         t.devices = config.devices();
         t.saveCheckpointAfter = config.saveCheckpointAfter();

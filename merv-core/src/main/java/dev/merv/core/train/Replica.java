@@ -27,7 +27,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
     private final ScalarType compute;
 
     Replica(int rank, Device device, NDManager manager, TrainableModel<B> model, FlatLayout layout,
-            List<String> trainableNames, ScalarType compute) {
+            List<String> trainableNames, ScalarType compute, ScalarType reduce) {
         this.rank = rank;
         this.device = device;
         this.manager = manager;
@@ -43,7 +43,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
             }
             trainable.add(p);
         }
-        this.shard = new ZeroShard(rank, layout, manager, compute);
+        this.shard = new ZeroShard(rank, layout, manager, compute, reduce);
         this.weights = manager.newSubManager();
     }
 

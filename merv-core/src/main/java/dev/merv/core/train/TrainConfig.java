@@ -1,6 +1,7 @@
 package dev.merv.core.train;
 
 import dev.merv.core.model.Precision;
+import dev.merv.core.torch.ScalarType;
 import dev.merv.core.config.Stage;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -45,6 +46,12 @@ public final class TrainConfig {
     public LossNormalization lossNormalization = LossNormalization.TOKENS;
 
     public Precision precision = Precision.BF16;
+    /**
+     * {@code reduce_in_full_precision}: with a half-precision compute dtype, gradients are summed across replicas in
+     * fp32 ({@code true}) or, as the reference's default ({@code false}), in the compute dtype, as FSDP's
+     * {@code reduce_dtype} does; either way each owner accumulates micro-batches and steps in fp32.
+     */
+    public boolean reduceInFullPrecision = false;
     /** Activation recomputation per LLM layer (the reference checkpoints every decoder layer). */
     public boolean recompute = true;
     /** {@code --devices}: see {@link Devices}. */
@@ -65,6 +72,12 @@ public final class TrainConfig {
     public int maxNonFiniteSteps = 5;
     /** Print the setup summary and the progress bar. */
     public boolean console = true;
+
+    /** The dtype gradients are reduced across replicas in ({@link #reduceInFullPrecision}). */
+    public ScalarType reduceType() {
+        ScalarType compute = precision.compute();
+        return reduceInFullPrecision || !compute.isFloating() || compute.bytes() >= 4 ? ScalarType.FLOAT32 : compute;
+    }
 
     public String effectiveRunId() {
         return runId != null ? runId : datasetId + "+" + modelId + "+stage-" + stage.id() + "+x" + seed;

@@ -146,8 +146,9 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         }
         this.layout = FlatLayout.build(names, shapes, devices.size(), cfg.bucketCapElements);
         ScalarType compute = cfg.precision.compute();
+        ScalarType reduce = cfg.reduceType();
         onAll(r -> {
-            Replica<B> rep = new Replica<>(r, devices.get(r), managers.get(r), models.get(r), layout, names, compute);
+            Replica<B> rep = new Replica<>(r, devices.get(r), managers.get(r), models.get(r), layout, names, compute, reduce);
             synchronized (replicas) {
                 while (replicas.size() <= r) {
                     replicas.add(null);

@@ -13,10 +13,12 @@ import java.util.List;
 /**
  * One replica's share of the optimizer (ZeRO-2): for every bucket of the {@link FlatLayout} the fp32
  * master piece it owns, the AdamW moments of that piece and an fp32 gradient accumulator for it.
- * After each micro-batch the replica's gradients (any compute dtype) are copied into a flat fp32
- * bucket buffer and reduce-scattered, so each owner accumulates the sum over replicas and micro-batches
- * in fp32; the optimizer steps only the owned pieces; the new weights are cast to the compute dtype
- * and all-gathered into fresh parameter tensors.
+ * After each micro-batch the replica's gradients (any compute dtype) are copied into a flat bucket
+ * buffer of the reduce dtype and reduce-scattered (the sum over replicas is computed in that dtype:
+ * the compute dtype unless {@code reduce_in_full_precision}, as FSDP's {@code reduce_dtype}), then each
+ * owner adds its piece into its fp32 accumulator, so micro-batches accumulate in fp32; the optimizer
+ * steps only the owned pieces; the new weights are cast to the compute dtype and all-gathered into
+ * fresh parameter tensors.
  *
  * <p>Gradients that were never defined (a parameter outside the loss graph, PyTorch's
  * {@code grad is None}) are tracked per parameter and OR-ed across replicas; such parameters are
@@ -37,15 +39,20 @@ final class ZeroShard implements AutoCloseable {
     final long[] steps;
     private final NDArray flat;
     private final NDArray recv;
+    private final NDArray reduceFlat;
+    private final NDArray reduceRecv;
     private final NDArray gathered;
     private final ScalarType computeType;
+    private final ScalarType reduceType;
     final boolean[] hasGrad;
 
-    ZeroShard(int rank, FlatLayout layout, NDManager parent, ScalarType computeType) {
+    /** @param reduceType the dtype gradients are summed across replicas in (fp32 or the compute dtype) */
+    ZeroShard(int rank, FlatLayout layout, NDManager parent, ScalarType computeType, ScalarType reduceType) {
         this.rank = rank;
         this.layout = layout;
         this.manager = parent.newSubManager();
         this.computeType = computeType;
+        this.reduceType = reduceType;
         int nb = layout.buckets().size();
         master = new NDArray[nb];
         expAvg = new NDArray[nb];
@@ -61,6 +68,9 @@ final class ZeroShard implements AutoCloseable {
         }
         flat = FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), ScalarType.FLOAT32);
         recv = FlatOps.zeros(manager, Math.max(1, layout.maxPiece()), ScalarType.FLOAT32);
+        boolean fp32 = reduceType == ScalarType.FLOAT32;
+        reduceFlat = fp32 ? flat : FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), reduceType);
+        reduceRecv = fp32 ? recv : FlatOps.zeros(manager, Math.max(1, layout.maxPiece()), reduceType);
         gathered = FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), computeType);
         hasGrad = new boolean[layout.entries().size()];
     }
@@ -71,7 +81,15 @@ final class ZeroShard implements AutoCloseable {
 
     /** Bytes this shard holds: master + two moments + accumulator per owned element, plus the bucket buffers. */
     long bytes() {
-        return layout.shardElements() * 16 + layout.maxPadded() * (4 + computeType.bytes()) + layout.maxPiece() * 4;
+        long reduceBuffers = reduceType == ScalarType.FLOAT32 ? 0
+                : (layout.maxPadded() + layout.maxPiece()) * reduceType.bytes();
+        return layout.shardElements() * 16 + layout.maxPadded() * (4 + computeType.bytes()) + layout.maxPiece() * 4
+                + reduceBuffers;
+    }
+
+    /** The dtype gradients are summed across replicas in. */
+    ScalarType reduceType() {
+        return reduceType;
     }
 
     /** Fills the owned master pieces from the current parameter values (identical on every replica). */
@@ -105,7 +123,7 @@ final class ZeroShard implements AutoCloseable {
      */
     void accumulate(List<Param> params, Collective collective) {
         for (FlatLayout.Bucket b : layout.buckets()) {
-            try (NDArray full = FlatOps.slice(flat, 0, b.padded()); NDArray got = FlatOps.slice(recv, 0, b.piece())) {
+            try (NDArray full = FlatOps.slice(reduceFlat, 0, b.padded()); NDArray got = FlatOps.slice(reduceRecv, 0, b.piece())) {
                 FlatOps.zero(full);
                 for (FlatLayout.Entry e : b.entries()) {
                     NDArray value = params.get(e.id()).get();
@@ -121,7 +139,7 @@ final class ZeroShard implements AutoCloseable {
                     hasGrad[e.id()] = true;
                 }
                 collective.reduceScatterSum(rank, full, got);
-                FlatOps.addInto(gradAcc[b.index()], got);
+                FlatOps.addFrom(gradAcc[b.index()], got);
             }
         }
     }
