@@ -6,6 +6,8 @@ import com.google.gson.JsonParser;
 import dev.merv.build.MervModels;
 import dev.merv.core.config.ConfigJson;
 import dev.merv.core.config.ConfigValidator;
+import dev.merv.core.config.ConfigException;
+import dev.merv.core.train.Devices;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.config.PretrainConfig;
@@ -108,6 +110,33 @@ public final class Training {
                     + " or fp32");
         }
         trainConfig().validate();
+        checkStrategy(config);
+    }
+
+    /**
+     * {@code fsdp-full-shard} (ZeRO-3) also shards each replica's compute weights and gathers them layer by layer;
+     * merv shards optimizer state and gradients only ({@code fsdp-shard-grad-op}, ZeRO-2) and keeps the compute
+     * weights whole on every replica. The update is the same; what differs is memory per device. With one replica
+     * there is nothing to shard and the two are the same run; with several, the strategy is refused here, before
+     * any weight is read, rather than run as the other one.
+     */
+    static void checkStrategy(PretrainConfig config) {
+        if (config.stage() == Stage.FULL_FINETUNE || !"fsdp-full-shard".equals(config.train().trainStrategy())) {
+            return;
+        }
+        int replicas;
+        try {
+            replicas = Devices.parse(config.devices()).size();
+        } catch (IllegalArgumentException e) {
+            return; // the trainer names a bad --devices value itself
+        }
+        if (replicas > 1) {
+            String field = "model." + (config.stage().isAlign() ? "align" : "finetune") + "_train_strategy";
+            throw new ConfigException(field + "='fsdp-full-shard' on " + replicas + " replicas: merv does not shard the"
+                    + " compute weights (ZeRO-3); it shards optimizer state and gradients and keeps each replica's compute"
+                    + " weights whole, which is fsdp-shard-grad-op (the same update, 2 bytes per parameter more per device"
+                    + " in bf16). Set --" + field + " fsdp-shard-grad-op, or train on one device");
+        }
     }
 
     /**
