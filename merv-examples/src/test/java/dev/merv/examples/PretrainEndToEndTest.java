@@ -130,6 +130,34 @@ class PretrainEndToEndTest {
         assertThat(Checkpoints.latest(dir).getFileName().toString()).startsWith("step-000004-");
     }
 
+    /**
+     * A run's own {@code config.json} (what the trainer wrote) is a complete command line: {@code --config} reads it,
+     * later flags override it, and the new run trains and records the same model and hyper-parameters.
+     */
+    @Test
+    void aRunsConfigJsonStartsAnotherRun(@TempDir Path tmp) throws Exception {
+        TinyRun run = TinyRun.get();
+        Path cfg = run.runDir().resolve("config.json");
+        Path runRoot = tmp.resolve("runs");
+        dev.merv.train.Training again = PretrainCommand.parse("--config", cfg.toString(), "--run_root_dir", runRoot.toString(),
+                "--run_id", "again", "--weights_root", run.weights().toString(), "--model.finetune_max_steps", "1",
+                "--loader_threads", "1");
+        List<StepRecord> steps = again.run().steps();
+        assertThat(steps).hasSize(1);
+        assertThat(steps.get(0).loss()).isFinite().isPositive();
+        JsonObject was = JsonParser.parseString(Files.readString(cfg)).getAsJsonObject();
+        JsonObject now = JsonParser.parseString(Files.readString(runRoot.resolve("again/config.json"))).getAsJsonObject();
+        assertThat(now.get("run_id").getAsString()).isEqualTo("again");
+        JsonObject wasModel = was.getAsJsonObject("model");
+        JsonObject nowModel = now.getAsJsonObject("model");
+        assertThat(nowModel.get("finetune_max_steps").getAsInt()).isEqualTo(1);
+        nowModel.remove("finetune_max_steps");
+        wasModel.remove("finetune_max_steps");
+        assertThat(nowModel).as("the model and its hyper-parameters come from the first run's config.json").isEqualTo(wasModel);
+        assertThat(now.get("seed")).isEqualTo(was.get("seed"));
+        assertThat(now.getAsJsonObject("dataset")).isEqualTo(was.getAsJsonObject("dataset"));
+    }
+
     /** A 6-step run stopped after 4 ({@code --stop_after_steps}) and resumed: steps 5 and 6, one continuous log. */
     @Test
     void resumeContinuesTheStepNumbering(@TempDir Path tmp) throws Exception {
