@@ -205,7 +205,7 @@ else
 fi
 bench() {
   say "merv: DecoderStackBench ${BENCH[*]} on $JDEV"
-  "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.DecoderStackBench --device "$JDEV" "${BENCH[@]}" \
+  "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.llama.DecoderStackBench --device "$JDEV" "${BENCH[@]}" \
     | tee "$RESULTS/bench-merv.json" | grep '^{' || return 1
   say "PyTorch: decoder_stack.py, same shapes, on $PDEV"
   "$PY" "$PACK/decoder_stack.py" --device "$PDEV" --threads "$THREADS" "${BENCH[@]}" \

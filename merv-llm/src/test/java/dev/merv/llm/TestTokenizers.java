@@ -6,11 +6,11 @@ import java.net.URL;
 import java.nio.file.Path;
 
 /** The compressed tokenizer copies shipped in the test resources ({@code tokenizers/<name>/tokenizer.json.gz}). */
-final class TestTokenizers {
+public final class TestTokenizers {
 
     private TestTokenizers() {}
 
-    static Path dir(String name) {
+    public static Path dir(String name) {
         // the Llama-2 tokenizer ships in merv-llm's main resources (the demo uses it), the others in test resources
         String base = name.equals(BundledTokenizers.LLAMA2) ? "dev/merv/llm/tokenizers/" : "tokenizers/";
         URL url = TestTokenizers.class.getClassLoader().getResource(base + name + "/tokenizer.json.gz");
@@ -25,7 +25,7 @@ final class TestTokenizers {
     }
 
     /** The tokenizer folder each prompts-fixture family names, with the pad set-up of its registry entry. */
-    static HfTokenizer load(String name) {
+    public static HfTokenizer load(String name) {
         switch (name) {
             case "llama2": return HfTokenizer.load(dir(name), PadToken.add("<PAD>"));
             case "llama3.1": return HfTokenizer.load(dir(name), PadToken.existing("<|finetune_right_pad_id|>", 128004));

@@ -1,5 +1,6 @@
 package dev.merv.core.model;
 
+import dev.merv.core.testing.standin.StandIns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;

@@ -1,5 +1,7 @@
 package dev.merv.core.train;
 
+import dev.merv.core.testing.standin.TinyLm;
+import dev.merv.core.testing.standin.TinyBatch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

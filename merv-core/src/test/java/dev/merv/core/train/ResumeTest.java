@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.testing.standin.TinyBatch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

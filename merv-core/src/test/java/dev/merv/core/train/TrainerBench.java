@@ -1,5 +1,8 @@
 package dev.merv.core.train;
 
+import dev.merv.core.testing.standin.TinyLm;
+import dev.merv.core.testing.standin.TinyBatch;
+import dev.merv.core.testing.standin.TinySource;
 import dev.merv.core.model.Precision;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;

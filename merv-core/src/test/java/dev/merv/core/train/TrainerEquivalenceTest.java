@@ -1,5 +1,8 @@
 package dev.merv.core.train;
 
+import dev.merv.core.testing.standin.TinyLm;
+import dev.merv.core.testing.standin.TinyBatch;
+import dev.merv.core.testing.standin.TinySource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.model.MervBatch;
 import dev.merv.core.text.EncodedText;
-import dev.merv.data.standin.NearestTransform;
+import dev.merv.core.testing.standin.NearestTransform;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

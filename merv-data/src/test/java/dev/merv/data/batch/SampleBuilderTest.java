@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.text.EncodedText;
-import dev.merv.data.standin.NearestTransform;
-import dev.merv.data.standin.PureTextPipeline;
+import dev.merv.core.testing.standin.NearestTransform;
+import dev.merv.core.testing.standin.PureTextPipeline;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.text.SampleText;
 import dev.merv.data.video.VideoDecoder;

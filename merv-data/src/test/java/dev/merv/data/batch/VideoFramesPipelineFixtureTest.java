@@ -9,7 +9,7 @@ import dev.merv.core.catalog.Catalog;
 import dev.merv.core.model.FrameTransform;
 import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
-import dev.merv.data.standin.PureTextPipeline;
+import dev.merv.core.testing.standin.PureTextPipeline;
 import dev.merv.data.text.SampleText;
 import dev.merv.data.video.FrameSampling;
 import dev.merv.data.video.SampledVideo;

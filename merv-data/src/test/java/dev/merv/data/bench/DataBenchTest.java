@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.merv.core.model.FrameTransform;
 import dev.merv.data.batch.EncoderInput;
-import dev.merv.data.standin.NearestTransform;
-import dev.merv.data.standin.PureTextPipeline;
+import dev.merv.core.testing.standin.NearestTransform;
+import dev.merv.core.testing.standin.PureTextPipeline;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.video.SampledVideo;
 import dev.merv.data.video.VideoDecoder;

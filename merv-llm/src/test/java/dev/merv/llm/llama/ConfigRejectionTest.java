@@ -1,5 +1,6 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
+import dev.merv.llm.DecoderConfigs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,8 +8,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.testing.Fixture;
-import dev.merv.llm.llama.LlamaConfig;
-import dev.merv.llm.llama.RopeScaling;
 import dev.merv.llm.qwen2.Qwen2;
 import java.io.IOException;
 import java.nio.file.Files;

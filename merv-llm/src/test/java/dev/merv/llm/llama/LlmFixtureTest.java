@@ -1,5 +1,6 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
+import dev.merv.llm.DecoderConfigs;
 import dev.merv.core.train.CausalLmLoss;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,16 +14,14 @@ import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import dev.merv.llm.llama.LlamaConfig;
-import dev.merv.llm.llama.LlamaModel;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** HF LlamaForCausalLM / Qwen2ForCausalLM parity: logits, loss, listed grads, layer outputs, RoPE tables. */
-class LlmFixtureTest {
+public class LlmFixtureTest {
 
-    static LlamaModel build(Fixture f, NDManager m, ScalarType dtype) {
+    public static LlamaModel build(Fixture f, NDManager m, ScalarType dtype) {
         LlamaConfig cfg = DecoderConfigs.parse(f.config(), f.name() + "/config.json");
         LlamaModel model = new LlamaModel(f.name(), cfg, m);
         model.load(f.model(), dtype);

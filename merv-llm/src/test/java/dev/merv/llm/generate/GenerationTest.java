@@ -1,14 +1,12 @@
-package dev.merv.llm;
+package dev.merv.llm.generate;
 
+import dev.merv.llm.llama.LlmFixtureTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
-import dev.merv.llm.generate.GenerationConfig;
-import dev.merv.llm.generate.GenerationResult;
-import dev.merv.llm.generate.Generator;
 import dev.merv.llm.llama.LlamaModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +16,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** KV-cached decoding equals recomputing the whole sequence; batching with left padding changes nothing. */
-class GenerationTest {
+public class GenerationTest {
 
-    static List<long[]> prompts(int vocab, int... lengths) {
+    public static List<long[]> prompts(int vocab, int... lengths) {
         Random r = new Random(7);
         List<long[]> out = new ArrayList<>();
         for (int len : lengths) {

@@ -1,5 +1,7 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
+import dev.merv.llm.TestTokenizers;
+import dev.merv.llm.LlmRegistry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -10,8 +12,6 @@ import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.core.weights.SafeTensorsWriter;
-import dev.merv.llm.llama.Llama;
-import dev.merv.llm.llama.LlamaModel;
 import dev.merv.llm.qwen2.Qwen2;
 import java.io.IOException;
 import java.nio.file.Files;

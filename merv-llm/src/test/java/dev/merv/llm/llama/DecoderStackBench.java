@@ -1,4 +1,4 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -11,8 +11,6 @@ import dev.merv.core.model.LanguageModel;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.train.Devices;
-import dev.merv.llm.llama.Llama;
-import dev.merv.llm.llama.LlamaModel;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
@@ -24,7 +22,7 @@ import java.util.Map;
  * {@code bench/gpu/decoder_stack.py} (same shapes, same maths); the kit runs both on the same machine
  * and reports the ratio. Prints one JSON line.
  *
- * <pre>java -cp ... dev.merv.llm.DecoderStackBench --device gpu0 --dtype bf16 --layers 4 --hidden 4096
+ * <pre>java -cp ... dev.merv.llm.llama.DecoderStackBench --device gpu0 --dtype bf16 --layers 4 --hidden 4096
  *     --heads 32 --kv-heads 32 --mlp 11008 --batch 1 --seq 2048 --steps 10 --warmup 3</pre>
  *
  * A step: a random {@code [B, T, D]} input that needs a gradient, every layer's forward with

@@ -1,4 +1,4 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,8 +8,6 @@ import dev.merv.core.torch.Torch;
 import dev.merv.llm.generate.GenerationConfig;
 import dev.merv.llm.generate.GenerationResult;
 import dev.merv.llm.generate.Generator;
-import dev.merv.llm.llama.Llama;
-import dev.merv.llm.llama.LlamaModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -1,7 +1,9 @@
-package dev.merv.core.train;
+package dev.merv.core.testing.standin;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.merv.core.train.BatchPlan;
+import dev.merv.core.train.BatchSource;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -14,16 +16,16 @@ import java.util.Random;
  * of an epoch is rows {@code [s*G, (s+1)*G)} of the permutation; replica {@code r} takes its
  * contiguous {@code G/N} slice and cuts it into micro-batches.
  */
-final class TinySource implements BatchSource<TinyBatch> {
+public final class TinySource implements BatchSource<TinyBatch> {
 
-    final int size;
-    final int seqLen;
-    final int vocab;
-    final long seed;
-    final long[][] ids;
-    final long[][] labels;
+    public final int size;
+    public final int seqLen;
+    public final int vocab;
+    public final long seed;
+    public final long[][] ids;
+    public final long[][] labels;
 
-    TinySource(int size, int seqLen, int vocab, long seed) {
+    public TinySource(int size, int seqLen, int vocab, long seed) {
         this.size = size;
         this.seqLen = seqLen;
         this.vocab = vocab;
@@ -46,7 +48,7 @@ final class TinySource implements BatchSource<TinyBatch> {
         return size / plan.globalBatch();
     }
 
-    List<Integer> permutation(int epoch) {
+    public List<Integer> permutation(int epoch) {
         List<Integer> p = new ArrayList<>();
         for (int i = 0; i < size; i++) {
             p.add(i);

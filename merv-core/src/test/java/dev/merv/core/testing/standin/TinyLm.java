@@ -1,4 +1,4 @@
-package dev.merv.core.train;
+package dev.merv.core.testing.standin;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -11,6 +11,8 @@ import dev.merv.core.nn.ModuleList;
 import dev.merv.core.nn.Param;
 import dev.merv.core.nn.RmsNorm;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.train.LossSum;
+import dev.merv.core.train.TrainableModel;
 import java.util.Map;
 import java.util.Random;
 
@@ -20,20 +22,20 @@ import java.util.Random;
  * head) with a summed shifted cross-entropy, built from core.nn blocks. An optional frozen "encoder"
  * projection exercises freezing; {@link #poison} makes the loss NaN for the non-finite guard test.
  */
-final class TinyLm extends Module implements TrainableModel<TinyBatch> {
+public final class TinyLm extends Module implements TrainableModel<TinyBatch> {
 
-    final int vocab;
-    final int dim;
-    final int heads;
+    public final int vocab;
+    public final int dim;
+    public final int heads;
     private final Embedding embed;
     private final ModuleList<Block> layers;
     private final RmsNorm norm;
     private final Linear head;
     private final Linear frozen;
     private final Param unused;
-    volatile boolean poison;
+    public volatile boolean poison;
 
-    static final class Block extends Module {
+    public static final class Block extends Module {
         final RmsNorm n1;
         final Linear q;
         final Linear k;
@@ -71,7 +73,7 @@ final class TinyLm extends Module implements TrainableModel<TinyBatch> {
         }
     }
 
-    TinyLm(int vocab, int dim, int nLayers, int heads, int hidden) {
+    public TinyLm(int vocab, int dim, int nLayers, int heads, int hidden) {
         this.vocab = vocab;
         this.dim = dim;
         this.heads = heads;
@@ -87,7 +89,7 @@ final class TinyLm extends Module implements TrainableModel<TinyBatch> {
     }
 
     /** Deterministic init: N(0, 1/fan_in) matrices, 1 + 0.1 N norms, 0.1 N biases; the frozen projection frozen. */
-    TinyLm init(long seed, NDManager manager) {
+    public TinyLm init(long seed, NDManager manager) {
         for (Map.Entry<String, Param> e : namedParameters().entrySet()) {
             Random rnd = new Random(seed * 31 + e.getKey().hashCode());
             long[] shape = e.getValue().shape().getShape();

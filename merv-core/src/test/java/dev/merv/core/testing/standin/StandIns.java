@@ -1,7 +1,10 @@
-package dev.merv.core.model;
+package dev.merv.core.testing.standin;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.merv.core.model.FrameTransform;
+import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.VideoEncoder;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.Param;
 import dev.merv.core.text.TextPipeline;
@@ -11,11 +14,11 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Tiny deterministic stand-ins for an encoder and an LLM, enough to test Merv's assembly and splice. */
-final class StandIns {
+public final class StandIns {
 
     private StandIns() {}
 
-    static float[] randn(Random r, int n, float scale) {
+    public static float[] randn(Random r, int n, float scale) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (float) r.nextGaussian() * scale;
@@ -24,14 +27,14 @@ final class StandIns {
     }
 
     /** An encoder with a fixed layout (id, frames, T, N, C) and no frame transform; subclasses encode. */
-    abstract static class FixedLayoutEncoder implements VideoEncoder {
-        final String id;
-        final int frames;
-        final int t;
-        final int n;
-        final int c;
+    public abstract static class FixedLayoutEncoder implements VideoEncoder {
+        public final String id;
+        public final int frames;
+        public final int t;
+        public final int n;
+        public final int c;
 
-        FixedLayoutEncoder(String id, int frames, int t, int n, int c) {
+        protected FixedLayoutEncoder(String id, int frames, int t, int n, int c) {
             this.id = id;
             this.frames = frames;
             this.t = t;
@@ -71,19 +74,19 @@ final class StandIns {
     }
 
     /** Pixels {@code [B, T, N, C]} in, {@code pixels * w} out (w a frozen [C] parameter); records each call. */
-    static final class Encoder extends FixedLayoutEncoder {
-        final Weights weights;
-        final List<Long> batchSizes = new CopyOnWriteArrayList<>();
-        final List<String> threads = new CopyOnWriteArrayList<>();
+    public static final class Encoder extends FixedLayoutEncoder {
+        public final Weights weights;
+        public final List<Long> batchSizes = new CopyOnWriteArrayList<>();
+        public final List<String> threads = new CopyOnWriteArrayList<>();
 
-        Encoder(String id, int frames, int t, int n, int c, NDManager m, long seed) {
+        public Encoder(String id, int frames, int t, int n, int c, NDManager m, long seed) {
             super(id, frames, t, n, c);
             this.weights = new Weights(c);
             weights.w.set(m.create(randn(new Random(seed), c, 1f)));
         }
 
-        static final class Weights extends Module {
-            final Param w;
+        public static final class Weights extends Module {
+            public final Param w;
 
             Weights(int c) {
                 w = param("proj_scale", c);
@@ -105,19 +108,19 @@ final class StandIns {
             return weights;
         }
 
-        NDArray pixels(NDManager m, int rows, long seed) {
+        public NDArray pixels(NDManager m, int rows, long seed) {
             return m.create(randn(new Random(seed), rows * t * n * c, 1f), new ai.djl.ndarray.types.Shape(rows, t, n, c));
         }
     }
 
     /** Embedding, one causal prefix-sum + tanh "layer", untied LM head. HF-like names under its module. */
-    static final class Llm implements LanguageModel {
-        final int vocab;
-        final int dim;
-        final Weights weights;
-        final TextPipeline text;
+    public static final class Llm implements LanguageModel {
+        public final int vocab;
+        public final int dim;
+        public final Weights weights;
+        public final TextPipeline text;
 
-        Llm(int vocab, int dim, NDManager m, TextPipeline text) {
+        public Llm(int vocab, int dim, NDManager m, TextPipeline text) {
             this.vocab = vocab;
             this.dim = dim;
             this.text = text;
@@ -127,9 +130,9 @@ final class StandIns {
             weights.head.set(m.create(randn(r, vocab * dim, 0.3f), new ai.djl.ndarray.types.Shape(vocab, dim)));
         }
 
-        static final class Weights extends Module {
-            final Param embed;
-            final Param head;
+        public static final class Weights extends Module {
+            public final Param embed;
+            public final Param head;
 
             Weights(int v, int d) {
                 Module model = child("model", new Holder(v, d));
@@ -138,8 +141,8 @@ final class StandIns {
             }
         }
 
-        static final class Holder extends Module {
-            final Param embed;
+        public static final class Holder extends Module {
+            public final Param embed;
 
             Holder(int v, int d) {
                 embed = param("embed_tokens_weight", v, d);

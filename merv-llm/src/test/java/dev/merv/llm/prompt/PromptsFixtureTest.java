@@ -1,5 +1,7 @@
-package dev.merv.llm;
+package dev.merv.llm.prompt;
 
+import dev.merv.llm.TestTokenizers;
+import dev.merv.llm.HfTokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonArray;
@@ -10,7 +12,6 @@ import dev.merv.core.catalog.PromptFormat;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.text.EncodedText;
 import dev.merv.core.text.Turn;
-import dev.merv.llm.prompt.ReferenceTextPipeline;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.merv.data.standin;
+package dev.merv.core.testing.standin;
 
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;

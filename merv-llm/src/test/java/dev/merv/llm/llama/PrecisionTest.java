@@ -1,4 +1,4 @@
-package dev.merv.llm;
+package dev.merv.llm.llama;
 
 import dev.merv.core.train.CausalLmLoss;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -11,8 +11,8 @@ import dev.merv.core.testing.Compare;
 import dev.merv.core.testing.Fixture;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import dev.merv.llm.llama.LlamaModel;
 import dev.merv.llm.generate.GenerationConfig;
+import dev.merv.llm.generate.GenerationTest;
 import dev.merv.llm.generate.GenerationResult;
 import dev.merv.llm.generate.Generator;
 import java.util.List;
