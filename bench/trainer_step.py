@@ -9,11 +9,14 @@ no-decay groups as MERV), LambdaLR warmup+cosine, zero_grad(set_to_none).
 
   ../shared/tools/torch-ref/run.sh python3 bench/trainer_step.py --threads 2 [--recompute]
 
-Prints one JSON line: median / best step time in ms over the timed steps and the peak RSS.
+Prints one JSON line: median / best step time in ms over the timed steps, the peak RSS and the BLAS torch was
+built with (a "generic" reference BLAS, as Debian's build without OpenBLAS has, makes every matmul several
+times slower than the MKL in merv's libtorch: the ratio then measures the BLAS, not the trainer).
 """
 import argparse
 import json
 import math
+import re
 import resource
 import time
 
@@ -129,7 +132,10 @@ def main():
         if step >= a.warmup:
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "threads": a.threads,
+    # the BLAS behind torch's matrix products decides most of the step time: say which one it is
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    blas = found.group(1) if found else "unknown"
+    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "blas": blas, "threads": a.threads,
                       "recompute": a.recompute, "median_ms": times[len(times) // 2], "best_ms": times[0],
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 

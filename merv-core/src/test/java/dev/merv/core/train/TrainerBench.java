@@ -23,10 +23,12 @@ import jdk.jfr.consumer.RecordingFile;
 
 /**
  * Trainer step time with and without activation recomputation on the stand-in model (the tiny
- * transformer of the trainer tests at bench size), peak native memory both ways, the share of the
- * replica thread's time spent in Java code rather than in native tensor ops (JFR execution vs
- * native-method samples), and the same model and batch stepped by PyTorch eager
- * ({@code bench/trainer_step.py}) on the same number of threads, as a ratio.
+ * transformer of the trainer tests at bench size) against the same model, batch size and step (forward,
+ * backward, clip, AdamW, schedule) in PyTorch eager ({@code bench/trainer_step.py}) on the same number of
+ * threads. Step times come from runs with no instrumentation at all, on both sides; a separate, untimed Java
+ * run then measures peak native memory (a 1 ms malloc poller) and the share of the replica thread's samples
+ * in Java code rather than in native tensor ops (JFR). The ratio is Java's median step time over PyTorch's
+ * for the same case (above 1: Java is slower).
  *
  * <pre>
  *   mvn -o -q -pl merv-core test-compile exec:java -Dexec.classpathScope=test \
@@ -57,43 +59,70 @@ public final class TrainerBench {
         String torchRef = System.getProperty("merv.bench.torchRef");
         Path tmp = Files.createTempDirectory("merv-bench");
         List<String[]> rows = new ArrayList<>();
-        Result javaPlain = runJava(tmp, false, steps);
+        // timed runs, no instrumentation on either side, Java and PyTorch alternating per case
+        Result javaPlain = runJava(tmp, false, steps, false);
         JsonObject torchPlain = torchRef == null ? null : runTorch(torchRef, false, steps);
-        Result javaRecompute = runJava(tmp, true, steps);
+        Result javaRecompute = runJava(tmp, true, steps, false);
         JsonObject torchRecompute = torchRef == null ? null : runTorch(torchRef, true, steps);
+        // untimed runs with the memory poller and JFR
+        Result memPlain = runJava(tmp, false, steps, true);
+        Result memRecompute = runJava(tmp, true, steps, true);
         System.out.printf(Locale.ROOT, "%nstand-in: vocab %d, dim %d, %d layers, %d heads, mlp %d; batch %d x %d tokens; fp32;"
                 + " 1 replica; %d intra-op threads; %d timed steps after %d warm-up%n", VOCAB, DIM, LAYERS, HEADS, HIDDEN, BATCH,
                 SEQ, ai.djl.pytorch.jni.JniUtils.getNumThreads(), steps, WARMUP);
-        System.out.printf(Locale.ROOT, "%-28s %10s %10s %12s %14s %12s %12s%n", "", "median ms", "best ms", "peak RSS MB",
-                "peak malloc MB", "java share", "vs torch");
+        System.out.printf(Locale.ROOT, "%-28s %10s %10s %16s%n", "step time (no instrumentation)", "median ms", "best ms",
+                "java / torch");
         print("java, plain backward", javaPlain, torchPlain);
         print("java, recompute per layer", javaRecompute, torchRecompute);
         if (torchPlain != null) {
             printTorch("pytorch eager, plain", torchPlain);
             printTorch("pytorch eager, checkpoint", torchRecompute);
+            String blas = torchPlain.has("blas") ? torchPlain.get("blas").getAsString() : "unknown";
+            System.out.printf(Locale.ROOT, "pytorch %s, BLAS %s; merv: libtorch %s%n", torchPlain.get("torch").getAsString(),
+                    blas, dev.merv.core.torch.Torch.libtorchVersion());
+            if (blas.equalsIgnoreCase("generic")) {
+                System.out.println("WARNING: this PyTorch multiplies matrices with the reference (generic) BLAS while merv's"
+                        + " libtorch uses MKL: the java / torch ratio measures the BLAS, not the trainer");
+            }
         }
-        System.out.printf(Locale.ROOT, "recompute / plain (java): median %.2fx, best %.2fx%n",
+        System.out.printf(Locale.ROOT, "java / torch = Java's median step over PyTorch's for the same case (above 1: Java"
+                + " slower); recompute / plain (java): median %.2fx, best %.2fx%n",
                 javaRecompute.medianMs / javaPlain.medianMs, javaRecompute.bestMs / javaPlain.bestMs);
+        System.out.printf(Locale.ROOT, "%n%-28s %18s %18s %12s%n", "memory (separate untimed run)", "RSS growth MB",
+                "malloc growth MB", "java share");
+        printMemory("java, plain backward", memPlain);
+        printMemory("java, recompute per layer", memRecompute);
+        if (torchPlain != null) {
+            System.out.printf(Locale.ROOT, "pytorch eager process peak RSS (whole process, not a growth): plain %.1f MB,"
+                    + " checkpoint %.1f MB%n", torchPlain.get("peak_rss_mb").getAsDouble(),
+                    torchRecompute.get("peak_rss_mb").getAsDouble());
+        }
         Checkpoints.deleteTree(tmp);
         System.exit(0);
     }
 
     private static void print(String name, Result r, JsonObject torch) {
-        String ratio = torch == null ? "n/a" : String.format(Locale.ROOT, "%.2fx/%.2fx",
-                r.medianMs / torch.get("median_ms").getAsDouble(), r.bestMs / torch.get("best_ms").getAsDouble());
-        System.out.printf(Locale.ROOT, "%-28s %10.1f %10.1f %12.1f %14.1f %11.1f%% %12s%n", name, r.medianMs, r.bestMs,
-                r.peakRssMb, r.peakMallocMb, 100 * r.javaShare, ratio);
+        String ratio = torch == null ? "n/a" : String.format(Locale.ROOT, "%.2f", r.medianMs / torch.get("median_ms").getAsDouble());
+        System.out.printf(Locale.ROOT, "%-28s %10.1f %10.1f %16s%n", name, r.medianMs, r.bestMs, ratio);
     }
 
     private static void printTorch(String name, JsonObject t) {
-        System.out.printf(Locale.ROOT, "%-28s %10.1f %10.1f %12.1f %14s %12s %12s%n", name, t.get("median_ms").getAsDouble(),
-                t.get("best_ms").getAsDouble(), t.get("peak_rss_mb").getAsDouble(), "-", "-", "1.00x");
+        System.out.printf(Locale.ROOT, "%-28s %10.1f %10.1f %16s%n", name, t.get("median_ms").getAsDouble(),
+                t.get("best_ms").getAsDouble(), "1.00");
     }
 
-    static Result runJava(Path root, boolean recompute, int steps) throws Exception {
+    private static void printMemory(String name, Result r) {
+        System.out.printf(Locale.ROOT, "%-28s %18.1f %18.1f %11.1f%%%n", name, r.peakRssMb, r.peakMallocMb, 100 * r.javaShare);
+    }
+
+    /**
+     * One Java run; with {@code instrumented} the malloc poller and JFR run over the timed steps (and the step times
+     * of that run are not reported), without it nothing but the trainer's own step clock runs.
+     */
+    static Result runJava(Path root, boolean recompute, int steps, boolean instrumented) throws Exception {
         TrainConfig c = new TrainConfig();
         c.runRootDir = root.toString();
-        c.runId = "bench-" + recompute;
+        c.runId = "bench-" + recompute + "-" + instrumented;
         c.globalBatchSize = BATCH;
         c.perDeviceBatchSize = BATCH;
         c.devices = "cpu";
@@ -131,17 +160,24 @@ public final class TrainerBench {
                     base[1] = NativeMemory.mallocInUse();
                     mallocPeak.set(base[1]);
                     NativeMemory.resetPeak();
-                    poll.start();
-                    jfr.start();
+                    if (instrumented) {
+                        poll.start();
+                        jfr.start();
+                    }
                 } else if (rec.step() > WARMUP) {
                     times.add(rec.stepTimeS() * 1000);
-                    if (rec.step() == WARMUP + steps) {
+                    if (rec.step() == WARMUP + steps && instrumented) {
                         jfr.stop();
                         polling.set(false);
                     }
                 }
             });
             t.run();
+        }
+        times.sort(Double::compare);
+        if (!instrumented) {
+            jfr.close();
+            return new Result(times.get(times.size() / 2), times.get(0), Double.NaN, Double.NaN, Double.NaN);
         }
         poll.join();
         double peakRss = (NativeMemory.peakRss() - base[0]) / 1048576.0;
@@ -162,7 +198,6 @@ public final class TrainerBench {
             }
         }
         Files.deleteIfExists(f);
-        times.sort(Double::compare);
         return new Result(times.get(times.size() / 2), times.get(0), peakRss, (mallocPeak.get() - base[1]) / 1048576.0,
                 (double) javaSamples / Math.max(1, javaSamples + nativeSamples));
     }
