@@ -13,6 +13,7 @@ import dev.merv.core.fusion.FusionContext;
 import dev.merv.core.fusion.FusionResult;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.fusion.Fusions;
+import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.ModuleList;
 import dev.merv.core.nn.Param;
@@ -224,13 +225,19 @@ public final class Merv {
 
     /**
      * Sets what trains in {@code stage} (§1.4): encoders are always frozen; projectors and fusion always
-     * train; the LLM trains in every stage but {@code align}. The fusion's dead parameters (W8) are frozen
+     * train; the LLM trains in every stage but {@code align}, and when it carries adapters (LoRA) only they
+     * train while its own weights stay frozen. The fusion's dead parameters (W8) are frozen
      * too: they never receive a gradient, so this changes no output. {@code full-finetune} is not
      * implemented (as in the reference).
      */
     public void applyStage(Stage stage) {
         List<String> trains = stage.trainableModules();
         root.children().forEach((key, module) -> module.setTrainable(trains.contains(key)));
+        Map<String, Param> adapters = llm.module() == null ? Map.of() : Linear.adapterParameters(llm.module());
+        if (!adapters.isEmpty()) {
+            llm.module().setTrainable(false);
+            adapters.values().forEach(p -> p.setTrainable(trains.contains("llm_backbone")));
+        }
         Map<String, Param> fp = fusion.namedParameters();
         for (String dead : fusion.unusedParameters()) {
             fp.get(dead).setTrainable(false);
