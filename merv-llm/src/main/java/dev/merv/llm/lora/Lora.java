@@ -241,6 +241,19 @@ public final class Lora {
         return n;
     }
 
+    /** Takes every adapter of this LoRA off its layer without merging it (the model computes as before it was applied). */
+    public void remove() {
+        for (Site s : List.copyOf(sites.values())) {
+            s.base.removeAdapter();
+            for (Linear l : List.of(s.a, s.b)) {
+                if (l.weight().isSet()) {
+                    l.weight().get().close();
+                }
+            }
+        }
+        sites.clear();
+    }
+
     /** The LoRA adapters mounted on {@code model}, or null when it has none. */
     public static Lora of(LlamaModel model) {
         for (Linear l : model.linears().values()) {

@@ -217,7 +217,12 @@ public final class PeftAdapters {
                 table.put(keys[0], params.get(path + "." + Lora.A + ".weight"));
                 table.put(keys[1], params.get(path + "." + Lora.B + ".weight"));
             });
-            WeightLoader.load(st, table, model.manager(), dtype);
+            try {
+                WeightLoader.load(st, table, model.manager(), dtype);
+            } catch (RuntimeException e) {
+                lora.remove();
+                throw e;
+            }
             return lora;
         }
     }
