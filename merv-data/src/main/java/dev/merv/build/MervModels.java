@@ -3,6 +3,7 @@ package dev.merv.build;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.merv.core.catalog.HubRef;
+import dev.merv.core.config.LoraConfig;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.Precision;
@@ -14,6 +15,7 @@ import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.llm.LlmRegistry;
 import dev.merv.llm.llama.LlamaModel;
+import dev.merv.llm.lora.Lora;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,7 +34,10 @@ public final class MervModels {
 
     private static final Logger LOG = LoggerFactory.getLogger(MervModels.class);
 
-    /** What the model is for: training keeps the LLM in fp32 (its trainable weights are the masters). */
+    /**
+     * What the model is for: training keeps the LLM in fp32 (its trainable weights are the masters), unless it
+     * trains LoRA adapters only.
+     */
     public enum Purpose { TRAINING, INFERENCE }
 
     private MervModels() {}
@@ -77,6 +82,17 @@ public final class MervModels {
      */
     public static Merv build(ModelConfig cfg, BackboneWeights weights, Precision precision, Purpose purpose,
             NDManager manager, long seed, Merv.Options options) {
+        return build(cfg, weights, precision, purpose, manager, seed, options, null);
+    }
+
+    /**
+     * As {@link #build(ModelConfig, BackboneWeights, Precision, Purpose, NDManager, long, Merv.Options)}, with LoRA
+     * adapters on the LLM when {@code lora} is not null: fresh ones as PEFT initialises them (seeded by {@code seed};
+     * the model computes what it computed without them), and the LLM's own weights held in {@code precision}'s dtype
+     * even for training (they stay frozen: {@code Merv.applyStage} trains only the adapters).
+     */
+    public static Merv build(ModelConfig cfg, BackboneWeights weights, Precision precision, Purpose purpose,
+            NDManager manager, long seed, Merv.Options options, LoraConfig lora) {
         checkWeights(cfg, weights);
         List<VideoEncoder> encoders = new ArrayList<>();
         ScalarType encDtype = precision.compute();
@@ -93,12 +109,22 @@ public final class MervModels {
         }
         String llmId = cfg.llmBackboneId();
         Path llmDir = llmDir(llmId, weights);
-        ScalarType llmDtype = purpose == Purpose.TRAINING ? ScalarType.FLOAT32 : precision.compute();
+        ScalarType llmDtype = purpose == Purpose.TRAINING && lora == null ? ScalarType.FLOAT32 : precision.compute();
         long t0 = System.nanoTime();
         LlamaModel llm = LlmRegistry.fromPretrained(llmId, llmDir, tokenizerDir(llmId, weights), llmDtype, manager,
                 LlmRegistry.Options.PARITY, seed);
         LOG.info("llm {}: width {}, {} layers, {} embedding rows, {}, loaded from {} in {} ms", llmId, llm.embedDim(),
                 llm.numLayers(), llm.vocabSize(), llmDtype, llmDir, (System.nanoTime() - t0) / 1_000_000);
+        if (lora != null) {
+            Lora adapters = Lora.apply(llm, lora);
+            adapters.initialize(seed, llm.manager());
+            if (purpose == Purpose.INFERENCE && llmDtype != ScalarType.FLOAT32) {
+                adapters.castTo(llmDtype, llm.manager());
+            }
+            adapters.training(purpose == Purpose.TRAINING);
+            LOG.info("llm {}: {} on {} layers, {} adapter parameters", llmId, lora, adapters.modulePaths().size(),
+                    adapters.parameterCount());
+        }
         return new Merv(cfg, encoders, llm, manager, options == null ? new Merv.Options() : options);
     }
 

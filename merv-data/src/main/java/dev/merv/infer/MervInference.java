@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.build.MervModels;
 import dev.merv.core.config.ConfigJson;
+import dev.merv.core.config.LoraConfig;
 import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.MervBatch;
@@ -22,6 +23,9 @@ import dev.merv.llm.generate.GenerationConfig;
 import dev.merv.llm.generate.GenerationResult;
 import dev.merv.llm.generate.Generator;
 import dev.merv.llm.generate.TextStreamer;
+import dev.merv.llm.llama.LlamaModel;
+import dev.merv.llm.lora.Lora;
+import dev.merv.llm.lora.PeftAdapters;
 import dev.merv.train.Training;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,7 +113,9 @@ public final class MervInference implements AutoCloseable {
     /**
      * Loads a run: its configuration ({@code config.json}), the backbones from their checkpoints, then the
      * run's trained weights (projectors, fusion, LLM) from the checkpoint, strictly: every tensor it holds must
-     * be a parameter of the model with the same shape.
+     * be a parameter of the model with the same shape. The checkpoint of a LoRA run (it holds
+     * {@code adapter_config.json}) gets the same adapters on the LLM, applied unmerged; {@link #mergeLora} folds
+     * them into the LLM's weights.
      */
     public static MervInference load(Path runDir, Options options) {
         PretrainConfig cfg = readRunConfig(runDir);
@@ -125,10 +131,11 @@ public final class MervInference implements AutoCloseable {
         if (weights == null) {
             weights = BackboneWeights.hfCache();
         }
+        LoraConfig lora = PeftAdapters.present(ckpt) ? PeftAdapters.readConfig(ckpt) : null;
         NDManager manager = NDManager.newBaseManager();
         try {
             Merv merv = MervModels.build(cfg.model(), weights, options.precision(), MervModels.Purpose.INFERENCE, manager,
-                    cfg.seed(), new Merv.Options());
+                    cfg.seed(), new Merv.Options(), lora);
             try (SafeTensors st = SafeTensors.open(model)) {
                 Map<String, Param> all = merv.module().namedParameters();
                 Map<String, Param> table = new LinkedHashMap<>();
@@ -167,6 +174,36 @@ public final class MervInference implements AutoCloseable {
 
     public Merv model() {
         return merv;
+    }
+
+    /** The LoRA adapters on the LLM (a LoRA run's, or {@link #loadAdapter loaded}), or null when it has none. */
+    public Lora lora() {
+        return merv.llm() instanceof LlamaModel l ? Lora.of(l) : null;
+    }
+
+    /**
+     * Folds the LLM's LoRA adapters into its weights ({@code W + scaling * B A}, rounded once to the weights' dtype)
+     * and takes them off: answers stay the same up to that rounding, and the LLM is a plain decoder again (what an
+     * export writes). Returns the number of layers merged (0 without adapters).
+     */
+    public int mergeLora() {
+        return merv.llm() instanceof LlamaModel l ? Lora.merge(l) : 0;
+    }
+
+    /**
+     * Mounts a PEFT adapter directory ({@code adapter_config.json} + {@code adapter_model.safetensors}, written by merv
+     * or by Python's PEFT for this LLM) on the LLM, in the model's precision. Fails if the LLM already has adapters.
+     */
+    public Lora loadAdapter(Path dir) {
+        if (!(merv.llm() instanceof LlamaModel l)) {
+            throw new IllegalStateException("LLM '" + merv.llm().id() + "' takes no LoRA adapters");
+        }
+        if (Lora.of(l) != null) {
+            throw new IllegalStateException("the LLM already has LoRA adapters; merge them (mergeLora) before loading " + dir);
+        }
+        Lora lora = PeftAdapters.load(l, dir, options.precision().compute());
+        lora.parameters().values().forEach(p -> p.setTrainable(false));
+        return lora;
     }
 
     /** Greedy decoding stopping at the end-of-sequence token, as the reference's evaluation scripts. */

@@ -172,6 +172,14 @@ public final class Lora {
         }
     }
 
+    /** Casts the adapters' values to {@code dtype} (for inference in the LLM's compute dtype), owned by {@code manager}. */
+    public void castTo(ScalarType dtype, NDManager manager) {
+        for (Site s : sites.values()) {
+            s.a.castTo(dtype, manager);
+            s.b.castTo(dtype, manager);
+        }
+    }
+
     /** Dropout acts only while training (default off). */
     public Lora training(boolean on) {
         this.training = on;
