@@ -86,7 +86,9 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]\n\n" + ConfigCli.usage();
+                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]"
+                        + " [--lora.r R --lora.alpha A [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]]"
+                        + "\n\n" + ConfigCli.usage();
             }
 
             @Override

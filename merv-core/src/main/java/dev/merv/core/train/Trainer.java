@@ -381,7 +381,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         MemoryPlan plan = MemoryPlan.of(params, cfg.precision, devices.size(), cfg.bucketCapElements);
         return String.format(Locale.ROOT, "   LoRA: %s adapters %,d trainable, its own weights %,d frozen (%s, no optimizer"
                 + " state); all trainables' state 16 x %,d / %d = %.1f MiB per replica%n", owner, adapters, base,
-                cfg.precision.compute(), plan.trainable(), plan.replicas(), plan.optimizerStateBytes() / 1048576.0);
+                cfg.precision, plan.trainable(), plan.replicas(), plan.optimizerStateBytes() / 1048576.0);
     }
 
     /** Runs {@code task(rank)} on every replica thread and returns the results in rank order. */
