@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.core.config.ConfigException;
@@ -14,7 +16,11 @@ import dev.merv.core.model.Merv;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.model.MervBatch;
+import dev.merv.core.train.BatchPlan;
+import dev.merv.core.train.BatchSource;
 import dev.merv.core.train.Checkpoints;
+import dev.merv.core.train.MervMicroBatch;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.llm.lora.PeftAdapters;
@@ -131,6 +137,73 @@ class LoraTrainingTest {
         }
         // fp32 summation order differs between the splits, nothing else (the largest difference is 3e-7)
         assertSameTensors(Checkpoints.modelFile(one.checkpoint()), Checkpoints.modelFile(two.checkpoint()), 1e-6);
+    }
+
+    /**
+     * Recomputation gives the plain path's update with LoRA too; in bf16 the frozen base is held in bf16 and the
+     * adapters train from fp32 masters.
+     */
+    @Test
+    void recomputationAndBf16TrainAsWithoutLora(@TempDir Path runs) throws Exception {
+        TinySetup tiny = TinySetup.get();
+        TrainingResult plain = lora(tiny, runs, "plain", 2).recompute(false).build().run();
+        TrainingResult recomputed = lora(tiny, runs, "recomputed", 2).recompute(true).build().run();
+        for (int i = 0; i < 2; i++) {
+            assertThat(recomputed.steps().get(i).loss()).isCloseTo(plain.steps().get(i).loss(),
+                    org.assertj.core.data.Offset.offset(1e-6));
+        }
+        assertSameTensors(Checkpoints.modelFile(plain.checkpoint()), Checkpoints.modelFile(recomputed.checkpoint()), 1e-6);
+
+        Map<String, ScalarType> dtypes = new LinkedHashMap<>();
+        TrainingResult bf16 = lora(tiny, runs, "bf16", 2).precision(dev.merv.core.model.Precision.BF16).recompute(true)
+                .beforeTraining(m -> m.parameters("llm_backbone").forEach((n, p) -> dtypes.put(n, p.dtype())))
+                .build().run();
+        assertThat(bf16.steps()).allSatisfy(st -> assertThat(st.loss()).isFinite());
+        assertThat(dtypes).allSatisfy((n, t) -> assertThat(t).as(n).isEqualTo(ScalarType.BFLOAT16));
+        try (SafeTensors st = SafeTensors.open(Checkpoints.modelFile(bf16.checkpoint()))) {
+            assertThat(st.names()).filteredOn(n -> n.contains(".lora_")).isNotEmpty()
+                    .allSatisfy(n -> assertThat(st.info(n).dtype()).as(n + " (fp32 master)").isEqualTo(ScalarType.FLOAT32));
+        }
+    }
+
+    /**
+     * A text-only micro-batch never reaches the encoders or projectors, so with only adapters training its first
+     * layer's input is outside the autograd graph: recomputation must stop there (it crashed the JVM before) and give
+     * the plain path's update.
+     */
+    @Test
+    void textOnlyMicroBatchesTrainWithRecomputation(@TempDir Path runs) throws Exception {
+        TinySetup tiny = TinySetup.get();
+        BatchSource<MervMicroBatch> textOnly = new BatchSource<>() {
+            @Override
+            public long stepsPerEpoch(int epoch, BatchPlan plan) {
+                return 2;
+            }
+
+            @Override
+            public MervMicroBatch load(int epoch, long step, int rank, int micro, BatchPlan plan, NDManager manager) {
+                int b = plan.perDeviceBatch();
+                int t = 12;
+                java.util.Random rnd = new java.util.Random(step * 7 + micro);
+                long[] ids = new long[b * t];
+                long[] labels = new long[b * t];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = 3 + rnd.nextInt(200);
+                    labels[i] = i % t < 4 ? -100 : ids[i];
+                }
+                NDManager m = manager.newSubManager();
+                MervBatch batch = new MervBatch(m.create(ids, new Shape(b, t)), m.ones(new Shape(b, t), DataType.BOOLEAN),
+                        m.create(labels, new Shape(b, t)), List.of(), new int[0], new boolean[b], (long) b * (t - 4), m);
+                return new MervMicroBatch(batch);
+            }
+        };
+        TrainingResult plain = lora(tiny, runs, "text-plain", 2).batchSource(textOnly).recompute(false).build().run();
+        TrainingResult recomputed = lora(tiny, runs, "text-recomputed", 2).batchSource(textOnly).recompute(true).build().run();
+        for (int i = 0; i < 2; i++) {
+            assertThat(recomputed.steps().get(i).loss()).isFinite()
+                    .isCloseTo(plain.steps().get(i).loss(), org.assertj.core.data.Offset.offset(1e-6));
+        }
+        assertSameTensors(Checkpoints.modelFile(plain.checkpoint()), Checkpoints.modelFile(recomputed.checkpoint()), 1e-6);
     }
 
     @Test
