@@ -280,7 +280,7 @@ public final class LoraStepBench {
                         + " \"alpha\": %s, \"base_params\": %d, \"adapter_params\": %d, \"steps\": %d, \"step_ms_median\": %.3f,"
                         + " \"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"model_tflops_per_s\": %.4f, \"mfu\": %s,"
                         + " \"peak_device_used_gb\": %s, \"formula_gb\": %.3f, \"activations_gb\": %.3f, \"last_loss\": %.4f}%n",
-                device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu", ai.djl.engine.Engine.getInstance().getVersion(), precision, layers, hidden,
+                device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu", Torch.libtorchVersion(), precision, layers, hidden,
                 heads, kvHeads, mlp, vocab, batch, seq, r, Double.toString(alpha), counts[0], counts[1], steps, median,
                 sorted[0], tokens / (median / 1e3), tflops,
                 peakTflops > 0 ? String.format(Locale.ROOT, "%.4f", tflops / peakTflops) : "null",
