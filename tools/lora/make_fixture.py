@@ -2,7 +2,8 @@
 
 Run from the repository root inside an environment with PyTorch and safetensors (no transformers, no peft):
 
-    python3 tools/lora/make_fixture.py [OUT_DIR] [--seed N]
+    python3 tools/lora/make_fixture.py [OUT_DIR] [--seed N] [--hidden D --intermediate I --layers L --heads H
+        --kv-heads K --vocab V --r R --alpha A --seq T]
 
 OUT_DIR defaults to merv-llm/src/test/resources/fixtures/lora-llama-tiny. Everything is seeded.
 
@@ -237,15 +238,26 @@ def main():
     ap.add_argument("out", nargs="?", default="merv-llm/src/test/resources/fixtures/lora-llama-tiny")
     ap.add_argument("--seed", type=int, default=151)
     ap.add_argument("--check-against", default=None)
+    # other shapes, for a held-back fixture set (defaults: the committed fixture)
+    for flag, key in [("--hidden", "hidden_size"), ("--intermediate", "intermediate_size"), ("--layers", "num_hidden_layers"),
+                      ("--heads", "num_attention_heads"), ("--kv-heads", "num_key_value_heads"), ("--vocab", "vocab_size")]:
+        ap.add_argument(flag, type=int, default=CONFIG[key], dest=key)
+    ap.add_argument("--r", type=int, default=MAIN["r"])
+    ap.add_argument("--alpha", type=int, default=MAIN["lora_alpha"])
+    ap.add_argument("--seq", type=int, default=12)
     a = ap.parse_args()
     if a.check_against:
         check_against(a.check_against)
     cfg = dict(CONFIG)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+                "vocab_size"):
+        cfg[key] = getattr(a, key)
+    MAIN["r"], MAIN["lora_alpha"] = a.r, a.alpha
     g = torch.Generator().manual_seed(a.seed)
     w = base_weights(cfg, g)
     main_factors = lora_factors(cfg, MAIN, MAIN["target_modules"], g)
     rs_factors = lora_factors(cfg, RSLORA, RSLORA["targets"], g)
-    b, t = 2, 12
+    b, t = 2, a.seq
     ids = torch.randint(3, cfg["vocab_size"], (b, t), generator=g)
     mask = torch.ones(b, t, dtype=torch.int64)
     mask[1, t - 3:] = 0
