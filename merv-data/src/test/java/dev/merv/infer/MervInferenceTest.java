@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.merv.core.config.Stage;
+import dev.merv.core.model.Precision;
 import dev.merv.llm.generate.GenerationConfig;
 import dev.merv.train.TinySetup;
 import dev.merv.train.TrainingResult;
@@ -35,8 +36,16 @@ class MervInferenceTest {
                 .build().run();
         assertThat(r.steps()).hasSize(3);
 
-        // no weights given: the run's weights.json says where the backbones are
+        // the reference's inference precision by default (bf16 for merv-tiny's Llama-2-style LLM)
         try (MervInference model = MervInference.load(r.runDir())) {
+            assertThat(((dev.merv.llm.llama.LlamaModel) model.model().llm()).computeDtype())
+                    .isEqualTo(dev.merv.core.torch.ScalarType.BFLOAT16);
+            assertThat(model.generate(tiny.video(0), "What colour is the moving shape?", model.greedy(3), null).tokens())
+                    .hasSizeBetween(1, 3);
+        }
+        // no weights given: the run's weights.json says where the backbones are
+        try (MervInference model = MervInference.load(r.runDir(), MervInference.Options.defaults()
+                .withPrecision(Precision.FP32))) {
             List<String> pieces = new ArrayList<>();
             MervInference.Answer a = model.generate(tiny.video(0), "What colour is the moving shape?", model.greedy(6),
                     pieces::add);
