@@ -219,6 +219,7 @@ public final class MervInference implements AutoCloseable {
     private final List<EncoderInput> inputs;
     private final VideoDecoder decoder = new VideoDecoder();
     private final FeatureCache cache;
+    private long mediaEncoded;
 
     private MervInference(Merv merv, NDManager owned, Options options, Set<Long> stopTokens) {
         this.merv = merv;
@@ -394,6 +395,11 @@ public final class MervInference implements AutoCloseable {
     public GenerationConfig greedy(int maxNewTokens) {
         Tokenizer tok = tokenizer();
         return GenerationConfig.greedy(maxNewTokens, stopTokens, tok.padId());
+    }
+
+    /** How many media items (file and window, or the zero video) this instance has decoded and encoded so far. */
+    public long mediaEncoded() {
+        return mediaEncoded;
     }
 
     /** The ids decoding stops at. */
@@ -576,6 +582,7 @@ public final class MervInference implements AutoCloseable {
         if (hit != null) {
             return hit;
         }
+        mediaEncoded++;
         MediaInputs.Clip clip;
         try {
             clip = q.media() == null ? MediaInputs.zeros(inputs)
