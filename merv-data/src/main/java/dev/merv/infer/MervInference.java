@@ -433,9 +433,14 @@ public final class MervInference implements AutoCloseable {
      * {@code onText} (may be null) receives each new piece of the answer as it is decoded.
      */
     public Answer generate(Path media, String userMessage, GenerationConfig cfg, Consumer<String> onText) {
+        return generate(new Query(media, userMessage), cfg, onText);
+    }
+
+    /** Answers one question (its media sampled inside its window), streaming the text to {@code onText} (may be null). */
+    public Answer generate(Query query, GenerationConfig cfg, Consumer<String> onText) {
         Tokenizer tok = tokenizer();
         TextStreamer streamer = new TextStreamer(tok, 0, onText == null ? s -> { } : onText);
-        Answer a = run(List.of(new Query(media, userMessage)), cfg, streamer).get(0);
+        Answer a = run(List.of(query), cfg, streamer).get(0);
         if (a.text().isEmpty() && a.finish() == Answer.Finish.STOP_TOKEN && a.tokens().length == 1) {
             LOG.warn("the model ended its answer at once (its first token was end-of-sequence); an untrained or"
                     + " barely trained model often does this");
