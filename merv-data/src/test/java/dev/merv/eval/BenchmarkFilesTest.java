@@ -226,4 +226,39 @@ class BenchmarkFilesTest {
         assertThat(b.total()).isEqualTo(4 / 6.0);
         assertThat(b.groups().keySet()).containsExactly("CW", "CH", "TN", "TC", "DC", "DL", "DO", "C", "T", "D");
     }
+
+    @Test
+    void batchesOverSeveralWorkersReachTheSinkInItemOrder() {
+        List<Integer> items = new ArrayList<>();
+        for (int i = 0; i < 23; i++) {
+            items.add(i);
+        }
+        List<Integer> sunk = new ArrayList<>();
+        java.util.Set<String> workersUsed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Batches.<String, Integer, Integer>run(items, 4, List.of("w0", "w1", "w2"), (w, batch) -> {
+            workersUsed.add(w);
+            try {
+                // later batches finish first on some workers
+                Thread.sleep(batch.get(0) % 3 == 0 ? 30 : 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return batch.stream().map(x -> x * 10).toList();
+        }, (item, r) -> {
+            assertThat(r).isEqualTo(item * 10);
+            sunk.add(item);
+        });
+        assertThat(sunk).isEqualTo(items);
+        assertThat(workersUsed).hasSizeGreaterThan(1);
+
+        List<Integer> delivered = new ArrayList<>();
+        assertThatThrownBy(() -> Batches.<String, Integer, Integer>run(items, 4, List.of("w0"), (w, batch) -> {
+            if (batch.get(0) == 8) {
+                throw new IllegalArgumentException("question 8 failed");
+            }
+            return batch;
+        }, (item, r) -> delivered.add(item))).hasMessage("question 8 failed");
+        // everything before the failing batch was delivered, nothing after it ran
+        assertThat(delivered).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+    }
 }

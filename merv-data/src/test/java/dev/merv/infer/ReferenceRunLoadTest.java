@@ -147,7 +147,7 @@ class ReferenceRunLoadTest {
                 "projector_token_length", "visual_feature_length", "fusion_embed_dim")) {
             model.add(k, fx.get(k));
         }
-        model.addProperty("llm_backbone_id", "llama3-tiny");
+        model.addProperty("llm_backbone_id", llmId(f));
         JsonObject config = new JsonObject();
         config.add("model", model);
         try (NDManager m = NDManager.newBaseManager()) {
@@ -196,6 +196,12 @@ class ReferenceRunLoadTest {
         }
         Path llm = Files.createDirectories(root.resolve("llm"));
         Files.writeString(llm.resolve("config.json"), cfg.getAsJsonObject("llm_backbone").toString(), StandardCharsets.UTF_8);
-        return o.withWeight("llama3-tiny", llm);
+        return o.withWeight(llmId(f), llm);
+    }
+
+    /** The catalog's id for the fixture's LLM: its family's tiny fixture model. */
+    static String llmId(Fixture f) {
+        String type = f.config().getAsJsonObject("llm_backbone").get("model_type").getAsString();
+        return type.equals("qwen2") ? "qwen2-tiny" : "llama3-tiny";
     }
 }
