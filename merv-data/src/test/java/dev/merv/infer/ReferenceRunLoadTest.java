@@ -54,23 +54,43 @@ class ReferenceRunLoadTest {
             Path run = referenceRun(f, tmp.resolve("run"));
             MervInference.Options o = backbones(f, tmp.resolve("backbones"), MervInference.Options.defaults())
                     .withPrecision(Precision.FP32).withTokenizer(false);
-            try (MervInference model = MervInference.load(run, o); var ng = Torch.noGrad()) {
-                Merv merv = model.model();
-                assertThat(merv.visualLength()).isEqualTo(f.config().get("visual_feature_length").getAsInt());
-                try (NDManager bm = NDManager.newBaseManager()) {
-                    NDArray ids = f.io("input.input_ids", bm);
-                    int b = (int) ids.getShape().get(0);
-                    List<NDArray> pixels = new ArrayList<>();
-                    for (int i = 0; i < merv.encoders().size(); i++) {
-                        pixels.add(f.ioFloat("input.video_values_" + i, bm));
-                    }
-                    NDArray mask = f.io("input.attention_mask", bm).toType(DataType.BOOLEAN, false);
-                    MervBatch batch = new MervBatch(ids, mask, f.io("input.labels", bm), pixels,
-                            IntStream.range(0, b).toArray(), new boolean[b], -1, bm.newSubManager());
-                    MervOutput out = merv.forward(batch);
-                    f.assertMatches("output.logits", out.logits());
-                    f.assertMatches("output.loss", out.loss());
+            assertLogits(f, run, o);
+            // the same weights with the fusion under its legacy name 'adapter', picked with --checkpoint FILE.pt
+            Path legacy = tmp.resolve("legacy-adapter.pt");
+            try (ReferenceCheckpoint ck = ReferenceCheckpoint.open(run.resolve(ReferenceRun.CHECKPOINT));
+                    NDManager m = NDManager.newBaseManager()) {
+                Map<String, Object> modules = new LinkedHashMap<>();
+                for (String n : ck.names()) {
+                    String module = n.substring(0, n.indexOf('.'));
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> sd = (Map<String, Object>) modules.computeIfAbsent(
+                            module.equals("feature_fusion") ? "adapter" : module, k -> new LinkedHashMap<String, Object>());
+                    sd.put(n.substring(module.length() + 1), ck.load(n, m, null));
                 }
+                dev.merv.core.weights.torch.TorchSaveWriter.write(legacy, Map.of("model", modules));
+            }
+            assertLogits(f, run, o.withCheckpoint(legacy));
+        }
+    }
+
+    /** Loads {@code run} and checks the fixture's logits and loss on its inputs. */
+    private static void assertLogits(Fixture f, Path run, MervInference.Options o) {
+        try (MervInference model = MervInference.load(run, o); var ng = Torch.noGrad()) {
+            Merv merv = model.model();
+            assertThat(merv.visualLength()).isEqualTo(f.config().get("visual_feature_length").getAsInt());
+            try (NDManager bm = NDManager.newBaseManager()) {
+                NDArray ids = f.io("input.input_ids", bm);
+                int b = (int) ids.getShape().get(0);
+                List<NDArray> pixels = new ArrayList<>();
+                for (int i = 0; i < merv.encoders().size(); i++) {
+                    pixels.add(f.ioFloat("input.video_values_" + i, bm));
+                }
+                NDArray mask = f.io("input.attention_mask", bm).toType(DataType.BOOLEAN, false);
+                MervBatch batch = new MervBatch(ids, mask, f.io("input.labels", bm), pixels,
+                        IntStream.range(0, b).toArray(), new boolean[b], -1, bm.newSubManager());
+                MervOutput out = merv.forward(batch);
+                f.assertMatches("output.logits", out.logits());
+                f.assertMatches("output.loss", out.loss());
             }
         }
     }
