@@ -105,6 +105,11 @@ class MervInferenceTest {
             }
             // every media item was in the cache for the single-question runs
             assertThat(model.mediaEncoded()).isEqualTo(4);
+            // prompts are cut at llm_max_length tokens, BOS kept, as the reference's tokenizer call truncates
+            int max = model.model().config().llmMaxLength();
+            long[] longPrompt = model.promptIds(new MervInference.Query(tiny.video(0), "colour ".repeat(max + 100)));
+            assertThat(longPrompt).hasSize(max);
+            assertThat(longPrompt[0]).isEqualTo(model.model().llm().text().tokenizer().bosId().getAsLong());
             // the window's frames: linspace(0, min(N-1, 3), K) for every encoder's positions
             int[][] frames = batch.get(4).frameIndices();
             assertThat(frames).hasNumberOfRows(model.model().encoders().size());
@@ -128,5 +133,14 @@ class MervInferenceTest {
             assertThat(a.get(1).mixingWeights()).hasSize(4);
             assertThat(model.mediaEncoded()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void theReferencesInferencePrecisionIsTheDefault() {
+        var base = dev.merv.core.config.ModelRegistry.get("merv-base");
+        assertThat(MervInference.referencePrecision(base)).isEqualTo(Precision.BF16);
+        assertThat(MervInference.referencePrecision(base.toBuilder().llmBackboneId("qwen2.5-7b-instruct").build()))
+                .as("W21").isEqualTo(Precision.FP16);
+        assertThat(MervInference.Options.defaults().precision()).as("null = the reference's").isNull();
     }
 }
