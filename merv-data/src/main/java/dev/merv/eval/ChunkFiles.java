@@ -3,6 +3,7 @@ package dev.merv.eval;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.merv.core.io.AtomicFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -155,11 +156,8 @@ public final class ChunkFiles {
 
     /** Starts the chunk's partial file holding {@code kept} (written atomically); new lines are appended to it. */
     public Appender start(Collection<String> kept) {
+        writeAtomically(partial(), List.copyOf(kept));
         try {
-            Files.createDirectories(out);
-            Path tmp = Files.createTempFile(out, partial().getFileName().toString(), ".tmp");
-            Files.write(tmp, kept, StandardCharsets.UTF_8);
-            Files.move(tmp, partial(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.deleteIfExists(done());
             return new Appender(Files.newBufferedWriter(partial(), StandardCharsets.UTF_8, StandardOpenOption.APPEND));
         } catch (IOException e) {
@@ -279,16 +277,12 @@ public final class ChunkFiles {
         return Optional.of(out);
     }
 
-    /** Writes {@code lines} to {@code f} under a temporary name first. */
+    /** Writes {@code lines} (one per line) to {@code f} under a temporary name first. */
     static void writeAtomically(Path f, List<String> lines) {
-        try {
-            Path parent = f.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, f.getFileName().toString(), ".tmp");
-            Files.write(tmp, lines, StandardCharsets.UTF_8);
-            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + f, e);
+        StringBuilder sb = new StringBuilder();
+        for (String l : lines) {
+            sb.append(l).append('\n');
         }
+        AtomicFiles.writeString(f, sb.toString());
     }
 }

@@ -1,5 +1,6 @@
 package dev.merv.train;
 
+import dev.merv.core.io.AtomicFiles;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.build.MervModels;
@@ -294,7 +295,7 @@ public final class Training {
         }
         String llm = config.model().llmBackboneId();
         w.addProperty(llm, MervModels.llmDir(llm, weights).toAbsolutePath().toString());
-        writeAtomically(runDir.resolve(WEIGHTS_FILE), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(w));
+        AtomicFiles.writeString(runDir.resolve(WEIGHTS_FILE), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(w));
     }
 
     private void writeSkips(Path runDir, SkipLog skips) throws IOException {
@@ -303,22 +304,12 @@ public final class Training {
         o.addProperty("skipped", skips.size());
         o.add("entries", skips.toJson());
         Path report = runDir.resolve("skipped.json");
-        writeAtomically(report, o.toString());
+        AtomicFiles.writeString(report, o.toString());
         if (skips.size() > 0 && console) {
             System.err.println("training: " + skips.size() + " samples skipped (bad or missing media); see " + report);
         }
     }
 
-    private static void writeAtomically(Path file, String text) {
-        try {
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
-    }
 
     /** The backbone weights a run directory recorded ({@code weights.json}), or null when it has none. */
     public static BackboneWeights recordedWeights(Path runDir) {

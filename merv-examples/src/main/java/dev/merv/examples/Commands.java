@@ -1,22 +1,32 @@
 package dev.merv.examples;
 
+import dev.merv.build.MervModels;
 import dev.merv.build.TinyBackbones;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.ConfigCli;
+import dev.merv.core.config.ConfigValidator;
 import dev.merv.core.config.Flags;
+import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.Stage;
 import dev.merv.core.model.Precision;
+import dev.merv.core.text.TextPipeline;
+import dev.merv.core.train.Devices;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.core.weights.WeightFormatException;
 import dev.merv.core.weights.torch.TorchCheckpoint;
 import dev.merv.core.weights.torch.TorchCheckpoints;
+import dev.merv.data.batch.EncoderInput;
+import dev.merv.data.bench.DataBench;
 import dev.merv.data.check.DatasetChecker;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.video.ClipWindow;
 import dev.merv.data.video.DecodeClock;
+import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.video.VideoWriter;
 import dev.merv.data.videollava.DatasetRegistry;
+import dev.merv.data.videollava.VideoLlavaDataset;
+import dev.merv.encoders.EncoderRegistry;
 import dev.merv.eval.Benchmark;
 import dev.merv.eval.Judge;
 import dev.merv.eval.McqEval;
@@ -27,10 +37,13 @@ import dev.merv.examples.plot.RunPlots;
 import dev.merv.export.ReferenceExport;
 import dev.merv.infer.MediaInputs;
 import dev.merv.infer.MervInference;
+import dev.merv.llm.BundledTokenizers;
+import dev.merv.llm.LlmRegistry;
 import dev.merv.llm.generate.GenerationConfig;
 import dev.merv.train.Training;
 import dev.merv.train.TrainingResult;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -123,14 +136,14 @@ final class Commands {
                 "--run RUN_DIR --benchmark DIR [--eval_dataset NAME (default: DIR's name; *_token* adds <video>)]"
                         + " [--out DIR (default RUN_DIR/eval_result)] [--protocol generate|likelihood]"
                         + " [--num_chunks N --chunk_idx K] [--batch_size 8] [--max_new_tokens 512]"
-                        + " [--end_frame honour|ignore] [--devices auto|cpu|gpu0,gpu1]" + EVAL_MODEL_FLAGS,
+                        + " [--end_frame honour|ignore] [--devices " + Devices.GRAMMAR.replace(" ", "") + "]" + EVAL_MODEL_FLAGS,
                 evalFlags(List.of("protocol", "end_frame")), Commands::evalMcq));
         c.put("eval-openended", new WithWeights("eval-openended",
                 "Open-ended evaluation as the reference's eval_openended.py (MSVD-QA, MSRVTT-QA, TGIF-QA, ActivityNet-QA);"
                         + " judge the answers with eval-judge",
                 "--run RUN_DIR --benchmark DIR [--eval_dataset NAME] [--out DIR (default RUN_DIR/eval_result)]"
                         + " [--num_chunks N --chunk_idx K] [--batch_size 8] [--max_new_tokens 512]"
-                        + " [--devices auto|cpu|gpu0,gpu1]" + EVAL_MODEL_FLAGS,
+                        + " [--devices " + Devices.GRAMMAR.replace(" ", "") + "]" + EVAL_MODEL_FLAGS,
                 evalFlags(List.of()), Commands::evalOpenEnded));
         c.put("eval-judge", new Main.Command() {
             @Override
@@ -172,7 +185,8 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true]\n\n" + ConfigCli.usage();
+                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID] [--resume true]\n\n"
+                        + ConfigCli.usage();
             }
 
             @Override
@@ -203,6 +217,25 @@ final class Commands {
                 "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)",
                 "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]",
                 List.of("root", "stage", "json", "frames", "threads", "timeout_ms"), Commands::check));
+        c.put("data bench", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Time the data path on your files: one video's decode (--video) or the whole loader (--root), per core";
+            }
+
+            @Override
+            public String usage() {
+                return "--video FILE [--frames 32] [--threads 1 (decoder threads)] [--runs 5]\n"
+                        + "   or: --root DIR [--stage finetune|align] [--model.type merv-base] [--model.<field> v]... [--samples 64]"
+                        + " [--threads N (loader threads)] [--batch 4] [--weights_root DIR (the LLM's tokenizer; default: bundled"
+                        + " Llama-2)]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                return dataBench(argv);
+            }
+        });
         c.put("convert", new Main.Command() {
             @Override
             public String summary() {
@@ -437,6 +470,57 @@ final class Commands {
         SynthDataset.Manifest m = SynthDataset.generate(c);
         System.out.printf(Locale.ROOT, "wrote %s: %d align rows, %d finetune rows, %d injected faults (encoder %s)%n",
                 m.root(), m.alignEntries(), m.finetuneEntries(), m.faults().size(), VideoWriter.encoderName());
+        return 0;
+    }
+
+    private static final List<String> BENCH_FLAGS = List.of("video", "frames", "threads", "runs", "root", "stage",
+            "samples", "batch", "weights_root", "seed");
+
+    /** {@code data bench}: its own flags, plus {@code --model.*} picking the encoders as for pretrain. */
+    private static int dataBench(String[] argv) throws IOException, dev.merv.data.check.SampleException {
+        List<String> own = new ArrayList<>();
+        List<String> model = new ArrayList<>();
+        for (Flags.Flag fl : Flags.split(argv)) {
+            List<String> to = fl.name().startsWith("model.") ? model : own;
+            to.add("--" + fl.name());
+            to.add(fl.value());
+        }
+        Flags f = Flags.parse("data bench", own.toArray(String[]::new), BENCH_FLAGS);
+        if (f.has("video") == f.has("root")) {
+            throw new IllegalArgumentException("data bench: give either --video FILE or --root DIR");
+        }
+        if (f.has("video")) {
+            DataBench.DecodeReport r = DataBench.decode(f.path("video"), f.getInt("frames", 32), f.getInt("runs", 5),
+                    VideoDecoder.Options.defaults().withDecoderThreads(f.getInt("threads", 1)));
+            for (int i = 0; i < r.runMillis().length; i++) {
+                System.out.printf(Locale.ROOT, "run %d: %.1f ms%n", i + 1, r.runMillis()[i]);
+            }
+            System.out.println(r.line());
+            return 0;
+        }
+        ModelConfig m = ConfigCli.parseUnvalidated(model.toArray(String[]::new)).model();
+        ConfigValidator.validateModel(m);
+        List<EncoderInput> encoders = new ArrayList<>();
+        for (int i = 0; i < m.videoBackboneIds().size(); i++) {
+            encoders.add(EncoderInput.of(EncoderRegistry.create(m.videoBackboneIds().get(i),
+                    EncoderRegistry.Options.defaults().withFrames(m.numFrames().get(i)))));
+        }
+        Path tokenizer;
+        if (f.has("weights_root")) {
+            tokenizer = MervModels.tokenizerDir(m.llmBackboneId(), BackboneWeights.root(f.path("weights_root")));
+        } else {
+            System.err.println("data bench: tokenizing with the bundled Llama-2 tokenizer (--weights_root DIR uses "
+                    + m.llmBackboneId() + "'s own)");
+            tokenizer = BundledTokenizers.copyTo(BundledTokenizers.LLAMA2, Files.createTempDirectory("merv-bench-tokenizer"));
+        }
+        TextPipeline text = LlmRegistry.text(m.llmBackboneId(), tokenizer, LlmRegistry.Options.PARITY);
+        DataBench.LoaderSettings s = new DataBench.LoaderSettings(f.getInt("samples", 64),
+                f.getInt("threads", Math.max(1, Runtime.getRuntime().availableProcessors())), f.getInt("batch", 4),
+                f.getLong("seed", 7), true, VideoDecoder.Options.defaults());
+        try (VideoLlavaDataset ds = VideoLlavaDataset.open(DatasetRegistry.inVideoLlavaDir(f.path("root"),
+                Stage.parse(f.get("stage", "finetune"))))) {
+            System.out.println(DataBench.loader(ds, text, encoders, s).line());
+        }
         return 0;
     }
 

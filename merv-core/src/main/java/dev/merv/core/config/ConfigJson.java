@@ -1,5 +1,6 @@
 package dev.merv.core.config;
 
+import dev.merv.core.io.AtomicFiles;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -10,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The run's {@code config.json}: every field of {@link PretrainConfig} with the model and dataset
@@ -51,15 +51,7 @@ public final class ConfigJson {
 
     /** Writes {@code config.json} atomically (temp file + move). */
     public static void write(PretrainConfig config, Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
-            Files.writeString(tmp, dump(config) + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
+        AtomicFiles.writeString(file, dump(config) + "\n");
     }
 
     public static PretrainConfig read(Path file) {

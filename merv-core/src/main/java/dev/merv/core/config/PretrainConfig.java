@@ -11,7 +11,8 @@ import java.util.List;
  * @param runId null = {@code {dataset_id}+{model_id}+stage-{stage}+x{seed}} (see {@link #resolvedRunId()})
  * @param saveCheckpointAfter checkpoint every N optimizer steps (this one is used, not the model's)
  * @param hfToken a file path holding the token, or the name of an environment variable holding it
- * @param devices merv: which devices train, e.g. {@code cpu}, {@code gpu0,gpu1}, {@code gpu:4}
+ * @param devices merv: which devices train, e.g. {@code cpu}, {@code gpu0,gpu1}, {@code gpu:4} (the first four
+ *     GPUs); grammar in {@link dev.merv.core.train.Devices}
  *     (4 GPUs), or {@code auto} (every GPU, else the CPU)
  * @param keepCheckpoints merv: how many checkpoints to keep (default 3, W13 fix); 0 keeps all as the
  *     reference does

@@ -20,6 +20,9 @@ final class LibTorch {
 
     static final Path LIBRARY;
 
+    /** The loaded libtorch's version number (see {@link #aoti_torch_abi_version}). */
+    static final long VERSION;
+
     static {
         Engine engine = Engine.getEngine("PyTorch"); // extracts and loads libtorch first
         if (engine == null) {
@@ -32,11 +35,24 @@ final class LibTorch {
         }
         LIBRARY = lib;
         Native.register(LibTorch.class, NativeLibrary.getInstance(lib.toString()));
+        VERSION = aoti_torch_abi_version();
     }
+
+    private static volatile DeviceSlot.Layout deviceLayout;
 
     private LibTorch() {}
 
     static void init() {}
+
+    /** The Device slot layout of the loaded libtorch; fails (once asked) on versions not verified. */
+    static DeviceSlot.Layout deviceLayout() {
+        DeviceSlot.Layout l = deviceLayout;
+        if (l == null) {
+            l = DeviceSlot.layoutFor(VERSION);
+            deviceLayout = l;
+        }
+        return l;
+    }
 
     // AOTITorchError aoti_torch_call_dispatcher(const char* op, const char* overload, StableIValue* stack)
     static native int aoti_torch_call_dispatcher(Pointer op, Pointer overload, long[] stack);
@@ -59,6 +75,23 @@ final class LibTorch {
     // libtorch does not check that the view stays inside the storage: callers do
     static native int aoti_torch__reinterpret_tensor(long self, long ndim, long[] sizes, long[] strides,
             long offsetIncrement, long[] out);
+
+    static native int aoti_torch_get_dim(long handle, long[] out);
+
+    /** Writes a pointer to the tensor's int64 strides (owned by the tensor) into {@code out}. */
+    static native int aoti_torch_get_strides(long handle, long[] out);
+
+    /**
+     * The libtorch version as {@code major << 56 | minor << 48 | patch << 40} (2.7.1 reports
+     * {@code 0x0207010000000000}); exported since libtorch 2.7.
+     */
+    static native long aoti_torch_abi_version();
+
+    /** libtorch's code for the CPU device type (c10::DeviceType::CPU). */
+    static native int aoti_torch_device_type_cpu();
+
+    /** libtorch's code for the CUDA device type (c10::DeviceType::CUDA). */
+    static native int aoti_torch_device_type_cuda();
 
     /** C++ {@code bool}: one byte. */
     static native byte aoti_torch_grad_mode_is_enabled();

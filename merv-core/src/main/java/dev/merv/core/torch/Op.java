@@ -16,7 +16,7 @@ import java.util.Locale;
  * dispatcher ({@code aoti_torch_call_dispatcher}).
  *
  * <p>The schema is parsed once, when the op is declared: its argument kinds decide how each Java
- * argument is encoded (libtorch 2.7 StableIValue rules, see the package javadoc), the argument count
+ * argument is encoded (StableIValue rules, see the package javadoc), the argument count
  * is checked before the native call (a short stack would make libtorch read past it), and kinds the
  * 2.7 entry point cannot convert (lists, {@code Scalar}, {@code str}, {@code Generator}) are refused
  * at declaration time with the argument named. Trailing arguments with defaults may be omitted.
@@ -230,10 +230,11 @@ public final class Op {
                 if (!(v instanceof Device)) {
                     throw kindError(a, index, v, "a DJL Device");
                 }
-                Device d = (Device) v;
-                long type = d.isGpu() ? 1 : 0;
-                long idx = d.isGpu() ? d.getDeviceId() : -1;
-                return (type & 0xFFL) | ((idx & 0xFFL) << 8);
+                try {
+                    return Torch.deviceSlot((Device) v);
+                } catch (IllegalStateException | IllegalArgumentException e) {
+                    throw new BridgeException(qualifiedName, "argument " + index + " '" + a.name() + "': " + e.getMessage());
+                }
             case LAYOUT:
             case MEMORY_FORMAT:
                 if (!(v instanceof Integer)) {

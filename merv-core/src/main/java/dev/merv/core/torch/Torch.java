@@ -103,6 +103,28 @@ public final class Torch {
         return out[0];
     }
 
+    /**
+     * Address of element 0 of a 1-D, stride-1 tensor on whatever device it lives (device memory for a
+     * GPU tensor), for native libraries that work on that device's memory in place (NCCL). Valid while
+     * the tensor lives; refuses any other layout, since such a library reads {@code numel} contiguous
+     * elements from it.
+     */
+    public static long flatAddress(NDArray x) {
+        long handle = pt(x).getHandle();
+        long[] out = new long[1];
+        check(LibTorch.aoti_torch_get_dim(handle, out), "aoti_torch_get_dim");
+        if (out[0] != 1) {
+            throw new IllegalArgumentException("flatAddress needs a 1-D tensor, got shape " + x.getShape());
+        }
+        check(LibTorch.aoti_torch_get_strides(handle, out), "aoti_torch_get_strides");
+        long stride = new com.sun.jna.Pointer(out[0]).getLong(0);
+        if (stride != 1 && x.getShape().get(0) > 1) {
+            throw new IllegalArgumentException("flatAddress needs a contiguous tensor, got stride " + stride);
+        }
+        check(LibTorch.aoti_torch_get_data_ptr(handle, out), "aoti_torch_get_data_ptr");
+        return out[0];
+    }
+
     /** Differentiable dtype cast ({@code aten::to.dtype}); already of that dtype, a new handle to the same tensor (no copy). */
     public static NDArray to(NDArray x, ScalarType dtype) {
         return TO_DTYPE.call(x, dtype);
@@ -387,6 +409,22 @@ public final class Torch {
         if (rc != 0) {
             throw new BridgeException(call, "libtorch returned error code " + rc);
         }
+    }
+
+    /** The version of the libtorch the engine loaded, e.g. {@code 2.7.1} (DJL's own) or {@code 2.14.1}. */
+    public static String libtorchVersion() {
+        return DeviceSlot.versionString(LibTorch.VERSION);
+    }
+
+    /** The dispatcher slot for a DJL device, in the layout of the loaded libtorch (see {@link DeviceSlot}). */
+    static long deviceSlot(Device d) {
+        if (d.isGpu()) {
+            return DeviceSlot.encode(LibTorch.deviceLayout(), LibTorch.aoti_torch_device_type_cuda(), d.getDeviceId());
+        }
+        if (Device.Type.CPU.equals(d.getDeviceType())) {
+            return DeviceSlot.encode(LibTorch.deviceLayout(), LibTorch.aoti_torch_device_type_cpu(), -1);
+        }
+        throw new IllegalArgumentException("device " + d + " is neither a CPU nor a CUDA device");
     }
 
     /** The libtorch_cpu.so the bridge is bound to (for diagnostics). */

@@ -2,11 +2,13 @@
  * The torch bridge: everything DJL 0.36 lacks or cannot run on bf16, in one place.
  *
  * <p>{@link dev.merv.core.torch.Op} calls any ATen overload by its schema through libtorch's C entry
- * point {@code aoti_torch_call_dispatcher} (JNA direct mapping). libtorch 2.7's StableIValue rules:
- * one 64-bit slot per schema argument, all of them in order; tensors are fresh handles that the
- * dispatcher steals; int as int64 bits, float as double bits, bool as 0/1, ScalarType as the c10
- * code, Device as {@code type | index << 8}; an optional is 0 for None or a pointer to a C++-heap slot
- * that libtorch deletes. Tensor returns are new {@code at::Tensor*} handles, the same format as DJL's,
+ * point {@code aoti_torch_call_dispatcher} (JNA direct mapping). The StableIValue rules: one 64-bit
+ * slot per schema argument, all of them in order; tensors are fresh handles that the dispatcher
+ * steals; int as int64 bits, float as double bits, bool as 0/1, ScalarType as the c10 code; an
+ * optional is 0 for None or a pointer to a C++-heap slot that libtorch deletes. Device is the one
+ * argument whose layout changed between libtorch releases ({@code DeviceSlot}: the c10::Device bytes
+ * in 2.7, type and index in two 32-bit halves from 2.10), so the bridge reads the loaded libtorch's
+ * version ({@code aoti_torch_abi_version}) and its device type codes before writing one. Tensor returns are new {@code at::Tensor*} handles, the same format as DJL's,
  * so they are wrapped as {@code PtNDArray}s owned by the first tensor argument's manager. The call
  * goes through the Autograd dispatch key, so bridged ops are differentiable exactly where PyTorch's
  * are (casts included, unlike DJL's {@code toType}).
@@ -24,7 +26,7 @@
  *
  * <p>What cannot pass through the 2.7 entry point, and what merv does instead (each refused at
  * {@code Op.of} with the argument named; libtorch 2.7 has no list, Scalar, str or Generator
- * conversion, measured in djl-gaps.md §3.2):
+ * conversion):
  *
  * <ul>
  *   <li>{@code int[]}/{@code SymInt[]} arguments:
@@ -75,8 +77,10 @@
  * and the arguments (libtorch 2.7 prints its own reason to stderr only). A schema that disagrees with
  * the registered one is the exception: see {@link dev.merv.core.torch.Op}.
  *
- * <p>The typed {@code aoti_torch_cpu_*} shims are not used: they record no autograd. Only the CPU
- * libtorch has been run; the CUDA paths (device encoding, {@code to.device}) follow the same rules
- * but are unverified.
+ * <p>The typed {@code aoti_torch_cpu_*} shims are not used: they record no autograd. The CUDA side
+ * ({@link dev.merv.core.torch.Cuda}: libtorch's GPU count, current streams, device guards) is bound to
+ * {@code libc10_cuda.so}/{@code libtorch_cuda.so} when the loaded libtorch has them. The bridge runs
+ * on DJL's libtorch 2.7.1 and, through the GPU kit's rebuilt JNI, on other versions (2.14 tested on
+ * CPU); nothing has yet run on a GPU (docs/gpus.md).
  */
 package dev.merv.core.torch;

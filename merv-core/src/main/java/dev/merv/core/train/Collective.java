@@ -6,10 +6,11 @@ import ai.djl.ndarray.NDArray;
  * Communication between data-parallel replicas (design.md "Data parallelism"). Every replica calls
  * each operation with its own rank, in the same order; arrays are 1-D and of the same dtype on every
  * rank. Sums run in rank order so results are deterministic. The in-process implementation
- * ({@link InProcessCollective}) serves replicas that are threads of one JVM; an NCCL or
- * multi-machine one can replace it without touching the trainer.
+ * ({@link InProcessCollective}) serves replicas that are threads of one JVM; the NCCL one
+ * ({@link dev.merv.core.train.nccl.NcclCollective}) replicas on several GPUs; {@link Collectives#forDevices}
+ * picks between them.
  */
-public interface Collective {
+public interface Collective extends AutoCloseable {
 
     /** Number of participating replicas. */
     int size();
@@ -33,4 +34,8 @@ public interface Collective {
 
     /** Releases every rank blocked in an operation with an exception (used when one replica failed). */
     void abort();
+
+    /** Releases native resources (NCCL communicators); the in-process collective holds none. */
+    @Override
+    default void close() {}
 }

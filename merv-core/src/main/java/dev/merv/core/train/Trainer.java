@@ -108,7 +108,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         this.runConfig = runConfig;
         this.devices = Devices.parse(cfg.devices);
         this.plan = BatchPlan.of(cfg.globalBatchSize, cfg.perDeviceBatchSize, devices.size());
-        this.collective = new InProcessCollective(devices.size());
+        this.collective = Collectives.forDevices(devices);
         this.adam = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
         this.runDir = Path.of(cfg.runRootDir).resolve(cfg.effectiveRunId());
         long total = cfg.maxSteps > 0 ? cfg.maxSteps : 0;
@@ -474,6 +474,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 return null;
             });
         } finally {
+            collective.close();
             threads.forEach(ExecutorService::shutdownNow);
         }
     }

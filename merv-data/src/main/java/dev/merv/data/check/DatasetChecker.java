@@ -1,5 +1,6 @@
 package dev.merv.data.check;
 
+import dev.merv.core.io.AtomicFiles;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.merv.data.image.ImageDecoder;
@@ -50,14 +51,9 @@ public final class DatasetChecker {
         }
 
         /** Writes the report as JSON (atomically), creating the parent directory. */
-        public void write(Path json) throws IOException {
-            Path parent = json.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = parent.resolve(json.getFileName() + ".tmp");
-            Files.writeString(tmp, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(toJson())
-                    + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        public void write(Path json) {
+            AtomicFiles.writeString(json, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
+                    .toJson(toJson()) + "\n");
         }
     }
 

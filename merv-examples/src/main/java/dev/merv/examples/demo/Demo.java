@@ -35,12 +35,13 @@ public final class Demo {
         }
     }
 
-    /** What the demo measured. */
+    /** What the demo measured; {@code plot} is null when this machine cannot draw charts (no fonts). */
     public record Result(double accuracyBefore, double accuracyAfter, int questions, double firstLoss, double lastLoss,
             Path plot) {
         public String line() {
             return String.format(Locale.ROOT, "demo: accuracy before %.0f%% after %.0f%% on %d held-back questions, loss %.3f -> %.3f, plot %s",
-                    100 * accuracyBefore, 100 * accuracyAfter, questions, firstLoss, lastLoss, plot);
+                    100 * accuracyBefore, 100 * accuracyAfter, questions, firstLoss, lastLoss,
+                    plot == null ? "none (fonts unavailable)" : plot);
         }
     }
 
@@ -86,7 +87,12 @@ public final class Demo {
             }
         }
         Path plot = out.resolve("loss.png");
-        RunPlots.lossPlot(steps, losses, "merv-tiny finetune loss (synthetic videos)", plot);
+        try {
+            RunPlots.lossPlot(steps, losses, "merv-tiny finetune loss (synthetic videos)", plot);
+        } catch (RunPlots.PlotUnavailableException e) {
+            System.err.println("demo: no loss plot: " + e.getMessage());
+            plot = null;
+        }
         System.out.printf(Locale.ROOT, "demo: trained %d steps in %.0f s (run dir %s)%n", result.steps().size(),
                 (System.nanoTime() - t0) / 1e9, result.runDir());
         return new Result(acc[0], acc[1], questions.size(), result.meanLossOfFirst(10), result.meanLossOfLast(10), plot);

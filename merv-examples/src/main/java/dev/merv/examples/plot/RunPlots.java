@@ -118,11 +118,41 @@ public final class RunPlots {
         written.add(file);
     }
 
-    /** Saves a chart as PNG ({@code file} ends with .png). */
+    /**
+     * Saves a chart as PNG ({@code file} ends with .png). Drawing text needs Java's font rendering, which
+     * needs {@code libfreetype}, {@code libharfbuzz} and fontconfig fonts on the machine; where they are
+     * missing (a headless root, a bare GPU machine) this throws {@link PlotUnavailableException}
+     * instead of an {@link Error}, so that a caller can report it and go on.
+     */
     public static void writePng(XYChart chart, Path file) throws IOException {
-        String name = file.toString();
-        String base = name.endsWith(".png") ? name.substring(0, name.length() - 4) : name;
-        BitmapEncoder.saveBitmap(chart, base, BitmapEncoder.BitmapFormat.PNG);
+        java.awt.image.BufferedImage image;
+        try {
+            image = BitmapEncoder.getBufferedImage(chart);
+        } catch (LinkageError | InternalError | java.awt.AWTError | java.awt.HeadlessException e) {
+            throw new PlotUnavailableException(file, e);
+        }
+        // written beside the target and moved over it: a reader never sees half a PNG
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            if (!javax.imageio.ImageIO.write(image, "png", tmp.toFile())) {
+                throw new IOException("no PNG writer in this Java runtime (writing " + file + ")");
+            }
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** A chart could not be drawn because this machine's Java cannot render text (fonts, libfreetype). */
+    public static final class PlotUnavailableException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        PlotUnavailableException(Path file, Throwable cause) {
+            super("cannot draw " + file + ": Java's font rendering is unavailable on this machine (" + cause
+                    + "); install libfreetype6, libharfbuzz0b and fontconfig with a font, or plot metrics.jsonl elsewhere"
+                    + " with ./merv plot", cause);
+        }
     }
 
     /** A single-series loss chart (the demo's plot). */

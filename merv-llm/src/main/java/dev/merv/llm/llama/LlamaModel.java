@@ -192,11 +192,8 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
         try {
             java.nio.file.Files.createDirectories(dir);
             dev.merv.core.weights.SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
-            java.nio.file.Path tmp = dir.resolve("config.json.tmp");
-            java.nio.file.Files.writeString(tmp, new com.google.gson.GsonBuilder().setPrettyPrinting().create()
-                    .toJson(config.toHfJson()), java.nio.charset.StandardCharsets.UTF_8);
-            java.nio.file.Files.move(tmp, dir.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            dev.merv.core.io.AtomicFiles.writeString(dir.resolve("config.json"),
+                    new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(config.toHfJson()));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot write the HF checkpoint " + dir, e);
         }
