@@ -52,7 +52,10 @@ class LoraInferenceTest {
                 })
                 .build().run();
 
-        try (MervInference model = MervInference.load(r.runDir()); MervInference bare = MervInference.load(r.runDir())) {
+        // fp32 as training computed: the checkpoint's values and the live model's answers compare exactly
+        MervInference.Options fp32 = MervInference.Options.defaults().withPrecision(dev.merv.core.model.Precision.FP32);
+        try (MervInference model = MervInference.load(r.runDir(), fp32);
+                MervInference bare = MervInference.load(r.runDir(), fp32)) {
             Lora applied = model.lora();
             assertThat(applied).isNotNull();
             assertThat(applied.config()).isEqualTo(lora);

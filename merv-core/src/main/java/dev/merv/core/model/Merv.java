@@ -269,6 +269,27 @@ public final class Merv {
      * batch's manager (or the manager of the arrays the LLM's {@code embed} returns).
      */
     public SplicedInputs splice(MervBatch batch) {
+        return splice(batch, null);
+    }
+
+    /**
+     * Runs every encoder (no autograd) on {@code pixels}, one tensor per encoder with a leading batch axis,
+     * and returns each encoder's features {@code [B, T', N, C]}. With {@link #splice(MervBatch, List)} this lets
+     * an evaluation encode each video once however many questions ask about it.
+     */
+    public List<NDArray> encode(List<NDArray> pixels) {
+        if (pixels.size() != encoders.size()) {
+            throw new IllegalArgumentException("pixels for " + pixels.size() + " encoders, the model has " + encoders.size());
+        }
+        return runEncoders(pixels, (int) pixels.get(0).getShape().get(0));
+    }
+
+    /**
+     * {@link #splice(MervBatch)} with the encoders' features given ({@link #encode}: one row per multimodal
+     * row of the batch, in {@code multimodalIndices} order; null = run the encoders on the batch's pixels).
+     * The splice takes ownership of the given feature arrays.
+     */
+    public SplicedInputs splice(MervBatch batch, List<NDArray> encoded) {
         NDManager mgr = batch.manager();
         NDArray ids = batch.inputIds();
         NDArray mask = batch.attentionMask();
@@ -282,12 +303,23 @@ public final class Merv {
             Arrays.setAll(order, i -> i);
             return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of());
         }
-        if (batch.pixels().size() != encoders.size()) {
+        if (encoded == null && batch.pixels().size() != encoders.size()) {
             throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
                     + encoders.size());
         }
+        if (encoded != null && encoded.size() != encoders.size()) {
+            throw new IllegalArgumentException("features for " + encoded.size() + " encoders, the model has " + encoders.size());
+        }
+        if (encoded != null) {
+            for (int i = 0; i < encoded.size(); i++) {
+                if (encoded.get(i).getShape().get(0) != mm.length) {
+                    throw new IllegalArgumentException("features of encoder " + i + " have " + encoded.get(i).getShape().get(0)
+                            + " rows but the batch has " + mm.length + " multimodal rows");
+                }
+            }
+        }
         Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
-        List<NDArray> features = runEncoders(batch.pixels(), mm.length);
+        List<NDArray> features = encoded == null ? runEncoders(batch.pixels(), mm.length) : new ArrayList<>(encoded);
         List<NDArray> projected = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
             NDArray f = features.get(i);
