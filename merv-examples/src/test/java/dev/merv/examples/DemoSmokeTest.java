@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.examples.demo.Demo;
+import dev.merv.core.model.Precision;
 import dev.merv.infer.MervInference;
 import dev.merv.core.weights.BackboneWeights;
 import java.nio.file.Files;
@@ -60,14 +61,16 @@ class DemoSmokeTest {
         assertThat(line.group(5)).isEqualTo(String.format(Locale.ROOT, "%.3f", r.lastLoss()));
         assertThat(r.lastLoss()).as("mean loss of the last 10 steps below the first 10's").isLessThan(0.9 * r.firstLoss());
 
-        // "after" is what the run's checkpoint answers, each held-back question scored on its own
+        // "after" is what the run's checkpoint answers, each held-back question scored on its own (in fp32, the
+        // precision the demo trained and scored in)
         Path heldBack = tmp.resolve("heldback");
         JsonArray rows = JsonParser.parseString(Files.readString(heldBack.resolve("videochatgpt_llavaimage_tune.json")))
                 .getAsJsonArray();
         int right = 0;
         int asked = 0;
         try (MervInference model = MervInference.load(tmp.resolve("runs/demo"),
-                MervInference.Options.defaults().withWeights(BackboneWeights.root(tmp.resolve("weights"))).withPlaceholder(false))) {
+                MervInference.Options.defaults().withWeights(BackboneWeights.root(tmp.resolve("weights"))).withPlaceholder(false)
+                        .withPrecision(Precision.FP32))) {
             for (JsonElement e : rows) {
                 JsonObject o = e.getAsJsonObject();
                 if (!o.has("video")) {
