@@ -1,4 +1,4 @@
-package dev.merv.llm;
+package dev.merv.llm.lora;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,8 +16,6 @@ import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.core.weights.SafeTensorsWriter;
 import dev.merv.llm.llama.LlamaModel;
-import dev.merv.llm.lora.Lora;
-import dev.merv.llm.lora.PeftAdapters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

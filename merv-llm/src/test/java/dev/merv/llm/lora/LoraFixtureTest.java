@@ -1,5 +1,6 @@
-package dev.merv.llm;
+package dev.merv.llm.lora;
 
+import dev.merv.llm.DecoderConfigs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -18,8 +19,6 @@ import dev.merv.core.torch.Torch;
 import dev.merv.core.train.CausalLmLoss;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
-import dev.merv.llm.lora.Lora;
-import dev.merv.llm.lora.PeftAdapters;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

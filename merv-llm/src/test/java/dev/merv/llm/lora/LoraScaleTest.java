@@ -1,5 +1,6 @@
-package dev.merv.llm;
+package dev.merv.llm.lora;
 
+import dev.merv.llm.LlmRegistry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
@@ -10,7 +11,6 @@ import dev.merv.core.train.MemoryPlan;
 import dev.merv.core.train.TrainConfig;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
-import dev.merv.llm.lora.Lora;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

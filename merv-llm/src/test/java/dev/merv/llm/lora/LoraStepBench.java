@@ -1,4 +1,4 @@
-package dev.merv.llm;
+package dev.merv.llm.lora;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -24,7 +24,6 @@ import dev.merv.core.train.Trainer;
 import dev.merv.core.train.TrainableModel;
 import dev.merv.llm.llama.Llama;
 import dev.merv.llm.llama.LlamaModel;
-import dev.merv.llm.lora.Lora;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -46,7 +45,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * PEFT when installed, else plain PyTorch LoRA); the kit runs both on the same card and reports the ratio. Prints
  * one JSON line.
  *
- * <pre>java -cp ... dev.merv.llm.LoraStepBench --device gpu0 --layers 32 --hidden 4096 --heads 32 --kv-heads 32
+ * <pre>java -cp ... dev.merv.llm.lora.LoraStepBench --device gpu0 --layers 32 --hidden 4096 --heads 32 --kv-heads 32
  *     --mlp 11008 --vocab 32000 --seq 3072 --batch 4 --r 128 --alpha 256 --steps 5 --warmup 2 --peak-tflops 989</pre>
  *
  * Defaults are Llama-2-7B's shape at MERV's finetune length (2048 text + 1024 visual tokens). Weights are random
