@@ -110,6 +110,7 @@ public final class Merv {
     private final List<VideoEncoder> encoders;
     private final LanguageModel llm;
     private final ModuleList<Projector> projectors = new ModuleList<>();
+    private final List<FrozenPoint> frozenPoints = new ArrayList<>();
     private final FeatureFusion fusion;
     private final Root root;
     private final int visualLength;
@@ -151,6 +152,9 @@ public final class Merv {
         for (VideoEncoder e : encoders) {
             projectors.add(Projectors.build(arch, e.embedDim(), e.temporalResolution(), e.spatialResolution(), d,
                     config.projectorTokenLength()));
+        }
+        for (int i = 0; i < encoders.size(); i++) {
+            frozenPoints.add(new FrozenPoint(encoders.get(i), projectors.get(i)));
         }
         this.visualLength = checkVisualLength();
         FusionType type = FusionType.parse(config.featureFusion());
@@ -280,11 +284,38 @@ public final class Merv {
                     + encoders.size());
         }
         Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
-        List<NDArray> features = runEncoders(batch.pixels(), mm.length);
+        FrozenFeatures frozen = batch.frozen();
+        if (frozen != null && frozen.size() != encoders.size()) {
+            throw new IllegalArgumentException("batch has cached features for " + frozen.size() + " encoders, the model has "
+                    + encoders.size());
+        }
+        int[] rows = new int[encoders.size()];
+        for (int i = 0; i < rows.length; i++) {
+            FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
+            rows[i] = fe == null ? mm.length : fe.pixelRows();
+            if (fe != null && fe.cachedIndex().length != mm.length) {
+                throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id() + ") cover "
+                        + fe.cachedIndex().length + " rows but the batch has " + mm.length + " multimodal rows");
+            }
+        }
+        List<FrozenPoint.Values> encoded = runEncoders(batch.pixels(), rows, frozen);
+        List<NDArray> features = new ArrayList<>();
         List<NDArray> projected = new ArrayList<>();
+        // per cached encoder, the rows' mean encoder tokens for a class-key fusion (else computed from features)
+        List<NDArray> cachedMeans = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
-            NDArray f = features.get(i);
+            FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
             ScalarType want = projectorDtype(projectors.get(i));
+            if (fe != null) {
+                features.add(null);
+                NDArray[] frozenOut = fromFrozenPoint(i, fe, encoded.get(i), frozen, trace);
+                projected.add(frozenOut[0]);
+                cachedMeans.add(frozenOut[1]);
+                continue;
+            }
+            cachedMeans.add(null);
+            NDArray f = encoded.get(i).value();
+            features.add(f);
             if (want != null && Torch.dtype(f) != want) {
                 try (var ng = Torch.noGrad()) {
                     features.set(i, Torch.to(f, want));
@@ -300,12 +331,19 @@ public final class Merv {
         NDArray mmIdx = mgr.create(Arrays.stream(mm).mapToLong(x -> x).toArray());
         boolean allRowsInOrder = mm.length == b && isIdentity(mm);
         NDArray embMm = allRowsInOrder ? textEmb : Torch.indexSelect(textEmb, 0, mmIdx);
-        FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features);
+        FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features,
+                cachedMeans);
         FusionResult fused = fusion.fuse(projected, ctx);
         NDArray visual = fused.tokens();
         if (!options.keepIntermediates) {
             projected.forEach(NDArray::close);
-            features.forEach(NDArray::close);
+            features.stream().filter(x -> x != null).forEach(NDArray::close);
+            for (int i = 0; i < cachedMeans.size(); i++) {
+                // the cache's own arrays belong to the batch
+                if (cachedMeans.get(i) != null && cachedMeans.get(i) != frozen.encoder(i).cachedClassKeys()) {
+                    cachedMeans.get(i).close();
+                }
+            }
         } else {
             trace.put("fused", visual);
         }
@@ -369,28 +407,35 @@ public final class Merv {
         return NDArrays.concat(parts, axis);
     }
 
-    private List<NDArray> runEncoders(List<NDArray> pixels, int rows) {
-        List<NDArray> out = new ArrayList<>();
+    /**
+     * Runs each encoder on its pixels ({@code rows[i]} rows each): the raw features of an uncached encoder,
+     * the values at the {@link FrozenPoint} (cast and resampled there) of a cached one; null for a cached
+     * encoder with no pixel row.
+     */
+    private List<FrozenPoint.Values> runEncoders(List<NDArray> pixels, int[] rows, FrozenFeatures frozen) {
         for (int i = 0; i < encoders.size(); i++) {
             long have = pixels.get(i).getShape().get(0);
-            if (have != rows) {
+            if (have != rows[i]) {
+                FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
                 throw new IllegalArgumentException("pixels for encoder " + i + " (" + encoders.get(i).id() + ") have "
-                        + have + " rows but the batch has " + rows + " multimodal rows");
+                        + have + " rows but the batch has " + (fe == null ? rows[i] + " multimodal rows"
+                        : fe.misses() + " rows the feature cache missed + " + fe.extraRows() + " to store"));
             }
         }
+        List<FrozenPoint.Values> out = new ArrayList<>();
         if (options.encoderExecutor == null) {
             for (int i = 0; i < encoders.size(); i++) {
-                out.add(encodeOne(i, pixels.get(i)));
+                out.add(encodeOne(i, pixels.get(i), frozen));
             }
             return out;
         }
-        List<Future<NDArray>> futures = new ArrayList<>();
+        List<Future<FrozenPoint.Values>> futures = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
             int idx = i;
-            futures.add(options.encoderExecutor.submit(() -> encodeOne(idx, pixels.get(idx))));
+            futures.add(options.encoderExecutor.submit(() -> encodeOne(idx, pixels.get(idx), frozen)));
         }
         try {
-            for (Future<NDArray> f : futures) {
+            for (Future<FrozenPoint.Values> f : futures) {
                 out.add(f.get());
             }
         } catch (InterruptedException e) {
@@ -405,6 +450,101 @@ public final class Merv {
         return out;
     }
 
+    /** Raw features of an uncached encoder; the frozen point's values of a cached one (null without pixel rows). */
+    private FrozenPoint.Values encodeOne(int i, NDArray px, FrozenFeatures frozen) {
+        FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
+        if (fe == null) {
+            return new FrozenPoint.Values(encodeOne(i, px), null);
+        }
+        if (fe.pixelRows() == 0) {
+            return null;
+        }
+        return frozenPoints.get(i).compute(px, projectorDtype(projectors.get(i)), fusion.needsClassKeys());
+    }
+
+    /**
+     * A cached encoder's projected tokens {@code [B_mm, L, D]} and, for a class-key fusion, its rows' mean
+     * encoder tokens: the computed rows' values go to the cache's sink, then computed and cached rows are
+     * put back in multimodal order and the rest of the projector runs on them.
+     */
+    private NDArray[] fromFrozenPoint(int i, FrozenFeatures.Encoder fe, FrozenPoint.Values computed, FrozenFeatures frozen,
+            Map<String, NDArray> trace) {
+        FrozenPoint point = frozenPoints.get(i);
+        ScalarType want = projectorDtype(projectors.get(i));
+        if (computed != null) {
+            frozen.store(i, computed.value(), computed.classKeys());
+        }
+        if (fe.cached() != null) {
+            checkCached(i, point, fe.cached(), want, computed == null ? null : computed.value());
+        }
+        NDArray value = ordered(fe, computed == null ? null : computed.value(), fe.cached());
+        NDArray means = null;
+        if (fusion.needsClassKeys()) {
+            if (fe.hits() > 0 && fe.cachedClassKeys() == null) {
+                throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id()
+                        + ") carry no mean tokens, which the " + config.featureFusion() + " fusion needs");
+            }
+            means = ordered(fe, computed == null ? null : computed.classKeys(), fe.cachedClassKeys());
+        }
+        NDArray out = point.kind() == FrozenPoint.Kind.RESAMPLED ? projectors.get(i).forwardResampled(value)
+                : projectors.get(i).forward(value);
+        if (options.keepIntermediates) {
+            trace.put("frozen_" + i, value);
+            trace.put("projected_" + i, out);
+        } else {
+            // autograd keeps what the projector saved; the handles go now, as the uncached path's features do
+            if (computed != null && computed.value() != value) {
+                computed.value().close();
+            }
+            if (value != fe.cached()) {
+                value.close();
+            }
+        }
+        return new NDArray[] {out, means};
+    }
+
+    /** Fails naming the encoder when cached values are not what this model computes at that point. */
+    private void checkCached(int i, FrozenPoint point, NDArray cached, ScalarType want, NDArray computed) {
+        long[] row = point.rowShape();
+        long[] have = cached.getShape().getShape();
+        boolean shapeOk = have.length == row.length + 1;
+        for (int d = 0; shapeOk && d < row.length; d++) {
+            shapeOk = have[d + 1] == row[d];
+        }
+        ScalarType dtype = want != null ? want : computed != null ? Torch.dtype(computed) : Torch.dtype(cached);
+        if (!shapeOk || Torch.dtype(cached) != dtype) {
+            throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id() + ") are "
+                    + Torch.dtype(cached) + " " + cached.getShape() + " but the model computes " + dtype + " rows of "
+                    + Arrays.toString(row) + " at " + point.describe()
+                    + " (the cache key must hold the precision and the projector's resampler)");
+        }
+    }
+
+    /**
+     * Rows of computed ({@code [misses + extra, ...]}, the first {@code misses} used) and cached
+     * ({@code [hits, ...]}) values in multimodal order; either may be null when it has no row.
+     */
+    private static NDArray ordered(FrozenFeatures.Encoder fe, NDArray computed, NDArray cached) {
+        int misses = fe.misses();
+        int hits = fe.hits();
+        if (hits == 0) {
+            return fe.extraRows() == 0 ? computed : computed.get("0:" + misses);
+        }
+        if (misses == 0) {
+            return cached;
+        }
+        long[] index = new long[fe.cachedIndex().length];
+        int m = 0;
+        for (int k = 0; k < index.length; k++) {
+            int c = fe.cachedIndex()[k];
+            index[k] = c >= 0 ? misses + c : m++;
+        }
+        try (NDArray used = computed.get("0:" + misses); NDArray both = used.concat(cached, 0);
+                NDArray idx = cached.getManager().create(index)) {
+            return Torch.indexSelect(both, 0, idx);
+        }
+    }
+
     private NDArray encodeOne(int i, NDArray px) {
         // grad mode is per thread: frozen encoders record nothing wherever they run
         try (var ng = Torch.noGrad()) {
@@ -412,7 +552,12 @@ public final class Merv {
         }
     }
 
-    private FusionContext fusionContext(NDArray embMm, NDArray maskMm, List<NDArray> features) {
+    /**
+     * @param features each uncached encoder's features (null for a cached one)
+     * @param cachedMeans each cached encoder's rows' mean encoder tokens (null for an uncached one, or when the
+     *     fusion needs no class keys)
+     */
+    private FusionContext fusionContext(NDArray embMm, NDArray maskMm, List<NDArray> features, List<NDArray> cachedMeans) {
         NDArray query = null;
         List<NDArray> keys = null;
         if (fusion.needsTextQuery()) {
@@ -427,10 +572,9 @@ public final class Merv {
             keys = new ArrayList<>();
             for (int i = 0; i < features.size(); i++) {
                 // the encoder's class embedding, approximated by the mean token (the encoders used drop CLS)
-                NDArray f = features.get(i);
                 ScalarType want = projectorDtype(projectors.get(i));
-                long[] sh = f.getShape().getShape();
-                try (NDArray flat = f.reshape(sh[0], sh[1] * sh[2], sh[3]); NDArray mean = flat.mean(new int[] {1})) {
+                NDArray cached = cachedMeans.get(i);
+                try (NDArray mean = cached != null ? cached.duplicate() : FrozenPoint.meanToken(features.get(i))) {
                     NDArray in = want != null && Torch.dtype(mean) != want ? Torch.to(mean, want) : mean;
                     keys.add(projectors.get(i).head().forward(in));
                 }
@@ -501,6 +645,11 @@ public final class Merv {
 
     public List<Projector> projectors() {
         return projectors.items();
+    }
+
+    /** Each encoder's frozen point: where a feature cache stores its values (after a parameter-free resampler). */
+    public List<FrozenPoint> frozenPoints() {
+        return List.copyOf(frozenPoints);
     }
 
     public Module projectorModule() {

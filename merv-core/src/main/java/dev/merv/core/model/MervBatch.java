@@ -16,11 +16,20 @@ import java.util.List;
  * @param isImage per row: whether its media is a still image
  * @param supervisedTokens number of label positions != -100 after the shift (for token-weighted accumulation)
  * @param manager owns every array above; closed with the batch
+ * @param frozen what a frozen-feature cache supplies (then a cached encoder's pixels hold only the rows it
+ *     missed); null without a cache
  */
 public record MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
-        int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager) implements AutoCloseable {
+        int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager, FrozenFeatures frozen)
+        implements AutoCloseable {
 
     public static final long IGNORE_INDEX = -100;
+
+    /** A batch without cached features. */
+    public MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
+            int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager) {
+        this(inputIds, attentionMask, labels, pixels, multimodalIndices, isImage, supervisedTokens, manager, null);
+    }
 
     public int batchSize() {
         return (int) inputIds.getShape().get(0);

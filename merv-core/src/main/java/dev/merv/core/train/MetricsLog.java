@@ -63,6 +63,11 @@ final class MetricsLog implements AutoCloseable {
         o.addProperty("step_time_s", r.stepTimeS());
         o.addProperty("loader_wait_s", r.loaderWaitS());
         o.addProperty("skipped_samples", r.skippedSamples());
+        if (r.cacheLookups() > 0) {
+            o.addProperty("feature_cache_hit_rate", r.cacheHitRate());
+            o.addProperty("feature_cache_hits", r.cacheHits());
+            o.addProperty("feature_cache_lookups", r.cacheLookups());
+        }
         if (r.mixing() != null && r.mixing().length > 0) {
             JsonArray a = new JsonArray();
             for (float f : r.mixing()) {

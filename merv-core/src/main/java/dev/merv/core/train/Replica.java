@@ -95,7 +95,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
 
     /** What one replica reports about one optimizer step (identical on every rank after reduction). */
     record StepStats(double loss, long tokens, long samples, long skippedSamples, double loaderWaitS, double gradNorm,
-            boolean updated, float[] mixing) {}
+            boolean updated, float[] mixing, long cacheLookups, long cacheHits) {}
 
     StepStats trainStep(BatchSource<B> source, BatchPlan plan, int epoch, long stepInEpoch, double lr,
             TrainConfig cfg, AdamW adam, Collective collective) {
@@ -105,6 +105,8 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         long samples = 0;
         long skipped = 0;
         long loaderNs = 0;
+        long lookups = 0;
+        long hits = 0;
         shard.beginStep();
         try (NDManager step = manager.newSubManager()) {
             for (int micro = 0; micro < plan.accumulation(); micro++) {
@@ -114,6 +116,8 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                 try (batch) {
                     samples += batch.samples();
                     skipped += batch.skippedSamples();
+                    lookups += batch.cacheLookups();
+                    hits += batch.cacheHits();
                     long expected = batch.supervisedTokens();
                     double weight = cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS
                             ? (expected > 0 ? 1.0 / expected : 0.0) : 1.0;
@@ -128,7 +132,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
             }
         }
         double[] red = collective.allReduceSum(rank, new double[] {lossSum, tokens, meanSum, samples, skipped,
-            loaderNs / 1e9});
+            loaderNs / 1e9, lookups, hits});
         shard.agreeOnGradients(collective);
         long totalTokens = (long) red[1];
         int micros = plan.accumulation() * plan.replicas();
@@ -160,7 +164,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         publish(collective);
         float[] mixing = rank == 0 ? model.mixingWeights() : new float[0];
         return new StepStats(loss, totalTokens, (long) red[3], (long) red[4], red[5] / plan.replicas(), norm, updated,
-                mixing);
+                mixing, (long) red[6], (long) red[7]);
     }
 
     @Override

@@ -198,7 +198,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 stepInEpoch++;
                 ranHere++;
                 StepRecord rec = new StepRecord(globalStep, ep, s.loss(), lr, s.gradNorm(), s.updated(), s.tokens(),
-                        s.samples(), s.skippedSamples(), s.loaderWaitS(), dt, s.mixing());
+                        s.samples(), s.skippedSamples(), s.loaderWaitS(), dt, s.mixing(), s.cacheLookups(), s.cacheHits());
                 history.add(rec);
                 metrics.write(rec);
                 if (progress != null) {

@@ -2,7 +2,9 @@ package dev.merv.encoders.languagebind;
 
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -16,11 +18,18 @@ import java.util.Random;
  * drawn only from the caller's random stream, i.e. in training ({@link Flip#TRAINING}, the default);
  * {@link Flip#PARITY} also flips in evaluation (a fresh random when none is given) to reproduce the
  * reference, and {@link Flip#NEVER} disables it.
+ *
+ * <p>For a frozen-feature cache the flip is a named variant ({@code "flip"} or {@code ""}): the seeded
+ * training flip is known before the clip is transformed, so both sides can be cached; the parity flip
+ * at evaluation draws from a fresh generator and cannot be named in advance.
  */
 public final class LanguageBindTransform implements FrameTransform {
 
     /** When the random horizontal flip happens (W1). */
     public enum Flip { NEVER, TRAINING, PARITY }
+
+    /** The variant name of a flipped clip. */
+    public static final String FLIPPED = "flip";
 
     private final int size;
     private final Flip flip;
@@ -66,8 +75,46 @@ public final class LanguageBindTransform implements FrameTransform {
         return Layout.CTHW;
     }
 
+    /** The flip {@link #apply} draws: one {@code nextDouble} of the stream in training (and always in parity mode). */
+    @Override
+    public Optional<String> variant(Random random) {
+        return switch (flip) {
+            case NEVER -> Optional.of("");
+            case TRAINING -> Optional.of(random != null && random.nextDouble() < 0.5 ? FLIPPED : "");
+            case PARITY -> random == null ? Optional.empty() : Optional.of(random.nextDouble() < 0.5 ? FLIPPED : "");
+        };
+    }
+
+    @Override
+    public List<String> variants() {
+        return flip == Flip.NEVER ? List.of("") : List.of("", FLIPPED);
+    }
+
+    @Override
+    public float[] applyVariant(List<Frame> frames, String variant) {
+        if (!variants().contains(variant)) {
+            throw new IllegalArgumentException(this + " has no random variant '" + variant + "'; it has " + variants());
+        }
+        return apply(frames, variant.equals(FLIPPED));
+    }
+
+    /** Size and normalisation; the flip policy is not part of it (the variant says whether a clip was flipped). */
+    @Override
+    public String identity() {
+        return "languagebind-clip(size=" + size + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + ")";
+    }
+
     @Override
     public float[] apply(List<Frame> frames, Random random) {
+        boolean flipped = switch (flip) {
+            case NEVER -> false;
+            case TRAINING -> random != null && random.nextDouble() < 0.5;
+            case PARITY -> (random != null ? random : new Random()).nextDouble() < 0.5;
+        };
+        return apply(frames, flipped);
+    }
+
+    private float[] apply(List<Frame> frames, boolean flipped) {
         if (frames.isEmpty()) {
             throw new IllegalArgumentException("LanguageBind transform: empty clip");
         }
@@ -91,11 +138,6 @@ public final class LanguageBindTransform implements FrameTransform {
         }
         int top = (int) Math.rint((newH - size) / 2.0);
         int left = (int) Math.rint((newW - size) / 2.0);
-        boolean flipped = switch (flip) {
-            case NEVER -> false;
-            case TRAINING -> random != null && random.nextDouble() < 0.5;
-            case PARITY -> (random != null ? random : new Random()).nextDouble() < 0.5;
-        };
         Axis ys = Axis.of(h, newH);
         Axis xs = Axis.of(w, newW);
         int t = frames.size();

@@ -2,6 +2,7 @@ package dev.merv.encoders.transform;
 
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -65,6 +66,12 @@ public final class ResizeNaiveTransform implements FrameTransform {
             }
         }
         return out;
+    }
+
+    @Override
+    public String identity() {
+        return "resize-naive(size=" + size + ", filter=" + filter + ", mean=" + Arrays.toString(mean) + ", std="
+                + Arrays.toString(std) + ")";
     }
 
     @Override
