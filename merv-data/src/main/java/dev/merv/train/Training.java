@@ -25,9 +25,14 @@ import dev.merv.core.train.Trainer;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.batch.EncoderInput;
 import dev.merv.data.batch.MervBatchSource;
+import dev.merv.data.cache.CacheLookup;
+import dev.merv.data.cache.FeatureCache;
+import dev.merv.data.cache.FeatureKeys;
+import dev.merv.data.cache.FileHashes;
 import dev.merv.data.check.SkipLog;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.VideoLlavaDataset;
+import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.llm.LlmRegistry;
 import java.io.IOException;
@@ -84,6 +89,8 @@ public final class Training {
     private final List<Consumer<StepRecord>> stepListeners;
     private final List<Consumer<Merv>> beforeTraining;
     private final List<Consumer<Merv>> afterTraining;
+    private final Path featureCacheDir;
+    private final FeatureCache.Options featureCacheOptions;
     private StageHandOff.Plan handOff;
 
     private Training(Builder b) {
@@ -101,6 +108,8 @@ public final class Training {
         this.stepListeners = List.copyOf(b.stepListeners);
         this.beforeTraining = List.copyOf(b.beforeTraining);
         this.afterTraining = List.copyOf(b.afterTraining);
+        this.featureCacheDir = b.featureCacheDir;
+        this.featureCacheOptions = b.featureCacheOptions;
         // everything that can be checked without reading a tensor is checked here
         ConfigValidator.validate(config);
         if (precision == Precision.FP16) {
@@ -233,6 +242,29 @@ public final class Training {
         return out;
     }
 
+    /** The frozen-feature cache directory, null without one. */
+    public Path featureCacheDir() {
+        return featureCacheDir;
+    }
+
+    /**
+     * The cache keys of this run's encoders (reads each encoder's checkpoint files once to hash them).
+     *
+     * @param hashes remembers file hashes (the cache keeps them beside its shards)
+     */
+    public FeatureKeys featureKeys(FileHashes hashes, boolean training) {
+        ModelConfig m = config.model();
+        List<EncoderRegistry.Options> registry = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (int i = 0; i < m.videoBackboneIds().size(); i++) {
+            registry.add(MervModels.encoderOptions(m, i));
+            dirs.add(MervModels.encoderDir(m.videoBackboneIds().get(i), weights));
+        }
+        return FeatureKeys.of(m, MervModels.encoderShapes(m, weights), registry, dirs, precision,
+                MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(), m.visualFeatureLength()).decoder(), training,
+                hashes);
+    }
+
     /** Trains; returns the step records, the run directory and the last checkpoint. */
     public TrainingResult run() throws IOException {
         preflight();
@@ -243,7 +275,19 @@ public final class Training {
         VideoLlavaDataset ds = null;
         BatchSource<MervMicroBatch> source = customSource;
         MervBatchSource owned = null;
+        FeatureCache cache = null;
+        FileHashes hashes = null;
         try {
+            CacheLookup lookup = null;
+            if (featureCacheDir != null && customSource == null) {
+                hashes = new FileHashes(featureCacheDir.resolve("file-hashes.json"));
+                FeatureKeys keys = featureKeys(hashes, true);
+                keys.notCached().forEach(msg -> System.err.println("feature cache: " + msg));
+                cache = FeatureCache.open(featureCacheDir, featureCacheOptions);
+                lookup = new CacheLookup(cache, keys, hashes, true);
+            } else if (featureCacheDir != null && console) {
+                System.err.println("feature cache: not used with a custom batch source");
+            }
             if (source == null) {
                 String llmId = m.llmBackboneId();
                 var text = LlmRegistry.text(llmId, MervModels.tokenizerDir(llmId, weights), LlmRegistry.Options.PARITY);
@@ -252,7 +296,7 @@ public final class Training {
                         config.stage()));
                 MervBatchSource.Options loader = MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(),
                         m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths);
-                owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips);
+                owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips, lookup);
                 source = owned;
             }
             try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
@@ -274,12 +318,28 @@ public final class Training {
                 afterTraining.forEach(l -> l.accept(rank0));
                 writeSkips(trainer.runDir(), skips);
                 List<Path> ckpts = dev.merv.core.train.Checkpoints.list(trainer.runDir().resolve("checkpoints"));
+                FeatureCache.Stats stats = null;
+                if (cache != null) {
+                    cache.flush();
+                    stats = cache.stats();
+                    if (console) {
+                        System.out.printf(java.util.Locale.ROOT, "feature cache %s: %d of %d look-ups hit, %d entries stored,"
+                                + " %.1f MB on disk%n", featureCacheDir, lookup.hits(), lookup.lookups(), stats.stored(),
+                                stats.bytesOnDisk() / 1e6);
+                    }
+                }
                 return new TrainingResult(records, trainer.runDir(), ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1),
-                        skips);
+                        skips, owned == null ? -1 : owned.decodes(), stats);
             }
         } finally {
             if (owned != null) {
                 owned.close();
+            }
+            if (cache != null) {
+                cache.close();
+            }
+            if (hashes != null) {
+                hashes.save();
             }
             if (ds != null) {
                 ds.close();
@@ -347,6 +407,8 @@ public final class Training {
         private final List<Consumer<Merv>> beforeTraining = new ArrayList<>();
         private final List<Consumer<Merv>> afterTraining = new ArrayList<>();
         private final List<String[]> stageFields = new ArrayList<>();
+        private Path featureCacheDir;
+        private FeatureCache.Options featureCacheOptions = FeatureCache.Options.defaults();
 
         private Builder(PretrainConfig config) {
             this.config = config;
@@ -501,6 +563,21 @@ public final class Training {
         /** Print the setup summary and the progress bar (default on). */
         public Builder console(boolean on) {
             this.console = on;
+            return this;
+        }
+
+        /**
+         * Caches the frozen encoders' outputs in {@code dir} (created if needed; shared by runs and processes):
+         * a clip found there is neither decoded nor encoded (docs/data.md "The frozen-feature cache").
+         */
+        public Builder featureCache(Path dir) {
+            return featureCache(dir, FeatureCache.Options.defaults());
+        }
+
+        /** {@link #featureCache(Path)} with a size bound, shard size ... ({@code null} dir: no cache). */
+        public Builder featureCache(Path dir, FeatureCache.Options options) {
+            this.featureCacheDir = dir;
+            this.featureCacheOptions = options;
             return this;
         }
 

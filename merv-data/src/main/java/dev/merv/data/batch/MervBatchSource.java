@@ -6,6 +6,7 @@ import dev.merv.core.model.MervBatch;
 import dev.merv.core.text.TextPipeline;
 import dev.merv.core.train.BatchPlan;
 import dev.merv.core.train.BatchSource;
+import dev.merv.data.cache.CacheLookup;
 import dev.merv.data.check.SampleException;
 import dev.merv.data.check.Skip;
 import dev.merv.data.check.SkipLog;
@@ -34,6 +35,9 @@ import java.util.concurrent.Future;
  * trains. Only when every row of a micro-batch fails does the next loadable row of the rank's epoch order
  * stand in (bounded to {@value #MAX_REPLACEMENT_TRIES} tries, logged), since an empty micro-batch cannot
  * step: deterministic, never a random row as the reference's replacement is (W14).
+ *
+ * <p>With a frozen-feature cache ({@link CacheLookup}) each row's clip is looked up before it is decoded;
+ * rows whose every encoder hits are not decoded at all, and each micro-batch counts its look-ups and hits.
  */
 public final class MervBatchSource implements BatchSource<MervMicroBatch>, AutoCloseable {
 
@@ -105,13 +109,19 @@ public final class MervBatchSource implements BatchSource<MervMicroBatch>, AutoC
 
     public MervBatchSource(VideoLlavaDataset dataset, TextPipeline pipeline, List<EncoderInput> encoders, Options options,
             SkipLog skips) {
+        this(dataset, pipeline, encoders, options, skips, null);
+    }
+
+    /** @param cache the frozen-feature cache to look clips up in first and to store computed features in (null: none) */
+    public MervBatchSource(VideoLlavaDataset dataset, TextPipeline pipeline, List<EncoderInput> encoders, Options options,
+            SkipLog skips, CacheLookup cache) {
         this.dataset = dataset;
         this.options = options;
         this.skips = skips;
         this.text = new SampleText(pipeline, dataset.stage(), options.maxLength(), options.visualBudget());
         this.builder = new SampleBuilder(dataset, text, encoders, new VideoDecoder(options.decoder()),
-                new SampleBuilder.Options(options.seed(), options.training(), true));
-        this.collator = new Collator(pipeline.tokenizer().padId(), options.maxLength(), encoders, options.maskMode());
+                new SampleBuilder.Options(options.seed(), options.training(), true), cache);
+        this.collator = new Collator(pipeline.tokenizer().padId(), options.maxLength(), encoders, options.maskMode(), cache);
         int threads = Math.max(1, options.threads());
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "merv-data");
@@ -122,6 +132,11 @@ public final class MervBatchSource implements BatchSource<MervMicroBatch>, AutoC
 
     public SkipLog skips() {
         return skips;
+    }
+
+    /** Media files decoded so far (a clip the feature cache holds for every encoder is not decoded). */
+    public long decodes() {
+        return builder.decodes();
     }
 
     /**
@@ -213,7 +228,15 @@ public final class MervBatchSource implements BatchSource<MervMicroBatch>, AutoC
             loadedRows.add(s.index());
         }
         MervBatch batch = collator.collate(samples, manager);
-        return new MervMicroBatch(batch, skipped, loadedRows.stream().mapToInt(Integer::intValue).toArray());
+        long lookups = 0;
+        long hits = 0;
+        for (Sample s : samples) {
+            if (s.cache() != null) {
+                lookups += s.cache().lookups();
+                hits += s.cache().hitCount();
+            }
+        }
+        return new MervMicroBatch(batch, skipped, loadedRows.stream().mapToInt(Integer::intValue).toArray(), lookups, hits);
     }
 
     /** Maximum rows tried after a micro-batch whose every row failed. */
