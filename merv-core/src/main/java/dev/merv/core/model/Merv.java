@@ -539,9 +539,21 @@ public final class Merv {
             int c = fe.cachedIndex()[k];
             index[k] = c >= 0 ? misses + c : m++;
         }
-        try (NDArray used = computed.get("0:" + misses); NDArray both = used.concat(cached, 0);
-                NDArray idx = cached.getManager().create(index)) {
-            return Torch.indexSelect(both, 0, idx);
+        // assembled in the computed rows' memory layout, which the projector's bf16 products are sensitive to
+        int[] order;
+        try (NDArray row = computed.get(0)) {
+            order = Torch.memoryOrder(row);
+        }
+        int[] perm = new int[order.length + 1];
+        int[] inverse = new int[perm.length];
+        for (int i = 0; i < order.length; i++) {
+            perm[i + 1] = order[i] + 1;
+            inverse[order[i] + 1] = i + 1;
+        }
+        try (NDArray used = computed.get("0:" + misses); NDArray a = used.transpose(perm); NDArray b = cached.transpose(perm);
+                NDArray both = a.concat(b, 0); NDArray idx = cached.getManager().create(index);
+                NDArray sel = Torch.indexSelect(both, 0, idx)) {
+            return sel.transpose(inverse);
         }
     }
 

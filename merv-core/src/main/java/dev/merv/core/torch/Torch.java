@@ -125,6 +125,35 @@ public final class Torch {
         return out[0];
     }
 
+    /** The strides of {@code x} in elements, one per dimension (its memory layout). */
+    public static long[] strides(NDArray x) {
+        long handle = pt(x).getHandle();
+        long[] out = new long[1];
+        check(LibTorch.aoti_torch_get_dim(handle, out), "aoti_torch_get_dim");
+        int dim = (int) out[0];
+        check(LibTorch.aoti_torch_get_strides(handle, out), "aoti_torch_get_strides");
+        return dim == 0 ? new long[0] : new com.sun.jna.Pointer(out[0]).getLongArray(0, dim);
+    }
+
+    /**
+     * The axes of {@code x} from outermost to innermost in memory: those longer than 1 by decreasing stride
+     * (ties in axis order), then the size-1 axes, which have no place in memory. {@code x.transpose(order)}
+     * is row-major when {@code x} is a dense permuted layout (a transposed view, channels-last, ...).
+     */
+    public static int[] memoryOrder(NDArray x) {
+        long[] st = strides(x);
+        long[] shape = x.getShape().getShape();
+        java.util.List<Integer> axes = new java.util.ArrayList<>();
+        java.util.List<Integer> unit = new java.util.ArrayList<>();
+        for (int i = 0; i < st.length; i++) {
+            (shape[i] == 1 ? unit : axes).add(i);
+        }
+        // a stable sort: equal strides keep axis order
+        axes.sort((a, b) -> Long.compare(st[b], st[a]));
+        axes.addAll(unit);
+        return axes.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /** Differentiable dtype cast ({@code aten::to.dtype}); already of that dtype, a new handle to the same tensor (no copy). */
     public static NDArray to(NDArray x, ScalarType dtype) {
         return TO_DTYPE.call(x, dtype);

@@ -73,6 +73,7 @@ public final class FeatureCache implements AutoCloseable {
     public static final int VERSION = 1;
     static final String CLASS_KEY_SUFFIX = "#class_key";
     private static final String CRC_PREFIX = "crc32c:";
+    private static final String ORDER_PREFIX = "order:";
     private static final Duration STALE_TEMP = Duration.ofHours(6);
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -115,8 +116,12 @@ public final class FeatureCache implements AutoCloseable {
         }
     }
 
-    /** One tensor as stored: dtype, shape and its little-endian bytes. */
-    public record Tensor(ScalarType dtype, long[] shape, byte[] data) {
+    /**
+     * One tensor as stored: dtype, shape and its little-endian bytes in the memory order the model computed it
+     * in ({@code order}: the axes from outermost to innermost; null for row-major). A bf16 matrix product can
+     * round differently on a transposed operand, so a cached value is given back in its original layout.
+     */
+    public record Tensor(ScalarType dtype, long[] shape, byte[] data, int[] order) {
         public Tensor {
             long n = dtype.bytes();
             for (long d : shape) {
@@ -126,6 +131,45 @@ public final class FeatureCache implements AutoCloseable {
                 throw new IllegalArgumentException(dtype + " " + java.util.Arrays.toString(shape) + " needs " + n
                         + " bytes, got " + data.length);
             }
+            if (order != null) {
+                int[] sorted = order.clone();
+                java.util.Arrays.sort(sorted);
+                for (int i = 0; i < sorted.length; i++) {
+                    if (sorted.length != shape.length || sorted[i] != i) {
+                        throw new IllegalArgumentException("memory order " + java.util.Arrays.toString(order)
+                                + " is not a permutation of the " + shape.length + " axes");
+                    }
+                }
+                if (isIdentity(order)) {
+                    order = null;
+                }
+            }
+        }
+
+        /** A row-major tensor. */
+        public Tensor(ScalarType dtype, long[] shape, byte[] data) {
+            this(dtype, shape, data, null);
+        }
+
+        /** The shape in memory order. */
+        long[] storedShape() {
+            if (order == null) {
+                return shape;
+            }
+            long[] s = new long[shape.length];
+            for (int i = 0; i < s.length; i++) {
+                s[i] = shape[order[i]];
+            }
+            return s;
+        }
+
+        private static boolean isIdentity(int[] order) {
+            for (int i = 0; i < order.length; i++) {
+                if (order[i] != i) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -141,10 +185,10 @@ public final class FeatureCache implements AutoCloseable {
             long entries, long bytesOnDisk) {}
 
     /** Where an entry is: in memory (not written yet) or in a shard. */
-    private record Slot(Entry pending, String shard, long dataStart, TensorInfo value, int valueCrc, TensorInfo classKey,
-            int classKeyCrc) {
+    private record Slot(Entry pending, String shard, long dataStart, TensorInfo value, int valueCrc, int[] valueOrder,
+            TensorInfo classKey, int classKeyCrc) {
         static Slot pending(Entry e) {
-            return new Slot(e, null, 0, null, 0, null, 0);
+            return new Slot(e, null, 0, null, 0, null, null, 0);
         }
     }
 
@@ -348,7 +392,7 @@ public final class FeatureCache implements AutoCloseable {
             }
         });
         try {
-            SafeTensorsWriter.write(target, entries, meta, (entry, scope) -> HostTensors.toArray(tensors.get(entry.name()), scope));
+            SafeTensorsWriter.write(target, entries, meta, (entry, scope) -> HostTensors.storedArray(tensors.get(entry.name()), scope));
             shardsWritten.incrementAndGet();
             if (writeFailing) {
                 LOG.warn("feature cache {}: writing shards again", dir);
@@ -386,9 +430,14 @@ public final class FeatureCache implements AutoCloseable {
 
     private static void add(List<SafeTensorsWriter.Entry> entries, Map<String, Tensor> tensors, Map<String, String> meta,
             String name, Tensor t) {
-        entries.add(new SafeTensorsWriter.Entry(name, t.dtype(), t.shape()));
+        // the file holds the bytes as they are, in memory order; the order says how to view them
+        entries.add(new SafeTensorsWriter.Entry(name, t.dtype(), t.storedShape()));
         tensors.put(name, t);
         meta.put(CRC_PREFIX + name, Integer.toHexString(crc(t.data())));
+        if (t.order() != null) {
+            meta.put(ORDER_PREFIX + name, java.util.Arrays.stream(t.order()).mapToObj(Integer::toString)
+                    .collect(java.util.stream.Collectors.joining(",")));
+        }
     }
 
     static int crc(byte[] data) {
@@ -405,8 +454,8 @@ public final class FeatureCache implements AutoCloseable {
         }
         Path file = shards.resolve(s.shard());
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            Tensor value = readTensor(ch, s.dataStart(), s.value());
-            Tensor classKey = s.classKey() == null ? null : readTensor(ch, s.dataStart(), s.classKey());
+            Tensor value = readTensor(ch, s.dataStart(), s.value(), s.valueOrder());
+            Tensor classKey = s.classKey() == null ? null : readTensor(ch, s.dataStart(), s.classKey(), null);
             if (crc(value.data()) != s.valueCrc() || (classKey != null && crc(classKey.data()) != s.classKeyCrc())) {
                 damaged(s.shard(), "entry " + key + " does not match its checksum");
                 return null;
@@ -423,14 +472,26 @@ public final class FeatureCache implements AutoCloseable {
         }
     }
 
-    private static Tensor readTensor(FileChannel ch, long dataStart, TensorInfo info) throws IOException {
+    private static Tensor readTensor(FileChannel ch, long dataStart, TensorInfo info, int[] order) throws IOException {
         long n = info.end() - info.begin();
         if (n > Integer.MAX_VALUE) {
             throw new IOException("entry '" + info.name() + "' of " + n + " bytes is too large for the feature cache");
         }
         ByteBuffer b = ByteBuffer.allocate((int) n);
         TensorBytes.readFully(ch, b, dataStart + info.begin());
-        return new Tensor(info.dtype(), info.shape(), b.array());
+        long[] stored = info.shape();
+        long[] shape = stored;
+        if (order != null) {
+            if (order.length != stored.length) {
+                throw new IOException("entry '" + info.name() + "': memory order of " + order.length + " axes for a shape of "
+                        + stored.length);
+            }
+            shape = new long[stored.length];
+            for (int i = 0; i < order.length; i++) {
+                shape[order[i]] = stored[i];
+            }
+        }
+        return new Tensor(info.dtype(), shape, b.array(), order);
     }
 
     private static void touch(Path file) {
@@ -506,10 +567,16 @@ public final class FeatureCache implements AutoCloseable {
                 continue;
             }
             TensorInfo k = infos.get(v.name() + CLASS_KEY_SUFFIX);
-            Slot s = new Slot(null, name, dataStart, v, crcOf(meta, v.name(), file), k, k == null ? 0 : crcOf(meta, k.name(), file));
+            Slot s = new Slot(null, name, dataStart, v, crcOf(meta, v.name(), file), orderOf(meta, v.name()), k,
+                    k == null ? 0 : crcOf(meta, k.name(), file));
             index.merge(v.name(), s, (old, fresh) -> old.pending() != null || old.shard() == null ? fresh : old);
         }
         known.put(name, size);
+    }
+
+    private static int[] orderOf(Map<String, String> meta, String tensor) {
+        String o = meta.get(ORDER_PREFIX + tensor);
+        return o == null ? null : java.util.Arrays.stream(o.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
     private static int crcOf(Map<String, String> meta, String tensor, Path file) {

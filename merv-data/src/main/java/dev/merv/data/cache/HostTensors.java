@@ -21,17 +21,34 @@ final class HostTensors {
 
     private HostTensors() {}
 
-    /** Each row (first axis) of {@code values}, on whatever device it lives, as bytes. */
+    /**
+     * Each row (first axis) of {@code values}, on whatever device it lives, as bytes in the rows' memory
+     * order (recorded in each tensor, so {@link #stack} gives the layout back).
+     */
     static List<FeatureCache.Tensor> rows(NDArray values) {
         ScalarType dtype = Torch.dtype(values);
         long[] shape = values.getShape().getShape();
         long[] rowShape = Arrays.copyOfRange(shape, 1, shape.length);
-        byte[] all = bytes(values);
         int rows = (int) shape[0];
+        if (rows == 0) {
+            return List.of();
+        }
+        int[] order;
+        try (NDArray first = values.get(0)) {
+            order = Torch.memoryOrder(first);
+        }
+        int[] perm = new int[shape.length];
+        for (int i = 0; i < order.length; i++) {
+            perm[i + 1] = order[i] + 1;
+        }
+        byte[] all;
+        try (NDArray stored = values.transpose(perm)) {
+            all = bytes(stored);
+        }
         List<FeatureCache.Tensor> out = new ArrayList<>(rows);
-        int per = rows == 0 ? 0 : all.length / rows;
+        int per = all.length / rows;
         for (int r = 0; r < rows; r++) {
-            out.add(new FeatureCache.Tensor(dtype, rowShape, Arrays.copyOfRange(all, r * per, (r + 1) * per)));
+            out.add(new FeatureCache.Tensor(dtype, rowShape, Arrays.copyOfRange(all, r * per, (r + 1) * per), order));
         }
         return out;
     }
@@ -61,28 +78,33 @@ final class HostTensors {
         }
     }
 
-    /** One tensor as a new array owned by {@code manager}. */
-    static NDArray toArray(FeatureCache.Tensor t, NDManager manager) {
-        return stack(List.of(t), t.shape(), manager, false);
+    /** One tensor's bytes as a new row-major array of its stored (memory-order) shape, owned by {@code manager}. */
+    static NDArray storedArray(FeatureCache.Tensor t, NDManager manager) {
+        FeatureCache.Tensor rowMajor = new FeatureCache.Tensor(t.dtype(), t.storedShape(), t.data(), null);
+        return stack(List.of(rowMajor), rowMajor.shape(), manager, false);
     }
 
     /**
-     * Rows of equal dtype and shape {@code rowShape} stacked into {@code [rows, ...rowShape]}, or, with
-     * {@code stacked} false, the single tensor as it is; owned by {@code manager}, on its device.
+     * Rows of equal dtype, shape {@code rowShape} and memory order stacked into {@code [rows, ...rowShape]}
+     * (or, with {@code stacked} false, the single tensor as it is) in that memory order, owned by
+     * {@code manager}, on its device.
      */
     static NDArray stack(List<FeatureCache.Tensor> rows, long[] rowShape, NDManager manager, boolean stacked) {
-        ScalarType dtype = rows.get(0).dtype();
-        long[] shape = rowShape;
-        if (stacked) {
-            shape = new long[rowShape.length + 1];
-            shape[0] = rows.size();
-            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
-        }
+        FeatureCache.Tensor first = rows.get(0);
+        ScalarType dtype = first.dtype();
         for (FeatureCache.Tensor t : rows) {
-            if (t.dtype() != dtype || !Arrays.equals(t.shape(), rowShape)) {
+            if (t.dtype() != dtype || !Arrays.equals(t.shape(), rowShape) || !Arrays.equals(t.order(), first.order())) {
                 throw new IllegalArgumentException("cached rows differ: " + t.dtype() + " " + Arrays.toString(t.shape())
-                        + " vs " + dtype + " " + Arrays.toString(rowShape));
+                        + " order " + Arrays.toString(t.order()) + " vs " + dtype + " " + Arrays.toString(rowShape)
+                        + " order " + Arrays.toString(first.order()));
             }
+        }
+        long[] stored = first.storedShape();
+        long[] shape = stored;
+        if (stacked) {
+            shape = new long[stored.length + 1];
+            shape[0] = rows.size();
+            System.arraycopy(stored, 0, shape, 1, stored.length);
         }
         boolean onCpu = Device.Type.CPU.equals(manager.getDevice().getDeviceType());
         NDManager host = onCpu ? manager : NDManager.newBaseManager(Device.cpu());
@@ -101,10 +123,23 @@ final class HostTensors {
                 typed = Torch.viewAs(dst, dtype);
                 dst.close();
             }
-            if (onCpu) {
+            if (!onCpu) {
+                NDArray moved = Torch.toDevice(typed, manager, dtype);
+                typed.close();
+                typed = moved;
+            }
+            if (first.order() == null) {
                 return typed;
             }
-            return Torch.toDevice(typed, manager, dtype);
+            // back to the logical axis order, keeping the memory layout
+            int offset = stacked ? 1 : 0;
+            int[] inverse = new int[shape.length];
+            for (int i = 0; i < first.order().length; i++) {
+                inverse[first.order()[i] + offset] = i + offset;
+            }
+            NDArray view = typed.transpose(inverse);
+            typed.close();
+            return view;
         } finally {
             if (!onCpu) {
                 host.close();

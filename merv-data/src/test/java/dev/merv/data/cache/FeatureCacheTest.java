@@ -77,6 +77,28 @@ class FeatureCacheTest {
     }
 
     @Test
+    void aTransposedLayoutComesBackWithItsMemoryOrder() throws IOException {
+        Path dir = tmp.resolve("cache");
+        byte[] data = new byte[2 * 3 * 4];
+        new java.util.Random(5).nextBytes(data);
+        FeatureCache.Tensor t = new FeatureCache.Tensor(dev.merv.core.torch.ScalarType.FLOAT32, new long[] {2, 3}, data,
+                new int[] {1, 0});
+        try (FeatureCache c = FeatureCache.open(dir, small(1 << 20))) {
+            c.put("t", new FeatureCache.Entry(t, null));
+        }
+        try (FeatureCache c = FeatureCache.open(dir, small(1 << 20))) {
+            FeatureCache.Tensor back = c.get("t").value();
+            assertThat(back.shape()).containsExactly(2, 3);
+            assertThat(back.order()).containsExactly(1, 0);
+            assertThat(back.data()).isEqualTo(data);
+        }
+        try (SafeTensors st = SafeTensors.open(shards(dir).get(0))) {
+            assertThat(st.info("t").shape()).containsExactly(3, 2);
+            assertThat(st.metadata()).containsEntry("order:t", "1,0");
+        }
+    }
+
+    @Test
     void aDamagedShardIsReportedAsMissesAndDeleted() throws IOException {
         Path dir = tmp.resolve("cache");
         try (FeatureCache c = FeatureCache.open(dir, small(1 << 20))) {
