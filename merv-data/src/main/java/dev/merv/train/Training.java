@@ -32,7 +32,6 @@ import dev.merv.data.cache.FileHashes;
 import dev.merv.data.check.SkipLog;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.VideoLlavaDataset;
-import dev.merv.encoders.EncoderRegistry;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.llm.LlmRegistry;
 import java.io.IOException;
@@ -253,16 +252,7 @@ public final class Training {
      * @param hashes remembers file hashes (the cache keeps them beside its shards)
      */
     public FeatureKeys featureKeys(FileHashes hashes, boolean training) {
-        ModelConfig m = config.model();
-        List<EncoderRegistry.Options> registry = new ArrayList<>();
-        List<Path> dirs = new ArrayList<>();
-        for (int i = 0; i < m.videoBackboneIds().size(); i++) {
-            registry.add(MervModels.encoderOptions(m, i));
-            dirs.add(MervModels.encoderDir(m.videoBackboneIds().get(i), weights));
-        }
-        return FeatureKeys.of(m, MervModels.encoderShapes(m, weights), registry, dirs, precision,
-                MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(), m.visualFeatureLength()).decoder(), training,
-                hashes);
+        return FeatureKeys.forModel(config.model(), weights, precision, training, hashes);
     }
 
     /** Trains; returns the step records, the run directory and the last checkpoint. */

@@ -99,7 +99,8 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID] [--resume true]\n\n"
+                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID] [--resume true]"
+                        + " [--feature_cache DIR [--feature_cache_max_gb G]]\n\n"
                         + ConfigCli.usage();
             }
 
@@ -148,6 +149,25 @@ final class Commands {
             @Override
             public int run(String[] argv) throws Exception {
                 return dataBench(argv);
+            }
+        });
+        c.put("cache build", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Precompute the frozen encoders' features of a dataset into a feature cache, on every device given";
+            }
+
+            @Override
+            public String usage() {
+                return "--root DIR --feature_cache DIR [--stage finetune|align] [--model.type merv-base] [--model.<field> v]..."
+                        + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32 (default: the model's"
+                        + " mixed-precision setting)] [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "")
+                        + "] [--threads N (loader threads)] [--batch 8 (clips per device step)] [--feature_cache_max_gb G]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                return cacheBuild(argv);
             }
         });
         c.put("convert", new Main.Command() {
@@ -294,6 +314,63 @@ final class Commands {
                 Stage.parse(f.get("stage", "finetune"))))) {
             System.out.println(DataBench.loader(ds, text, encoders, s).line());
         }
+        return 0;
+    }
+
+    private static final List<String> CACHE_FLAGS = List.of("root", "feature_cache", "stage", "weights_root", "precision",
+            "devices", "threads", "batch", "feature_cache_max_gb");
+
+    /** {@code cache build}: its own flags, {@code --model.*} picking the model and {@code --weights.<id>} as for pretrain. */
+    private static int cacheBuild(String[] argv) throws IOException {
+        List<String> own = new ArrayList<>();
+        List<String> model = new ArrayList<>();
+        Map<String, Path> perBackbone = new java.util.LinkedHashMap<>();
+        for (Flags.Flag fl : Flags.split(argv)) {
+            if (fl.name().startsWith("weights.")) {
+                perBackbone.put(fl.name().substring("weights.".length()), Path.of(fl.value()));
+                continue;
+            }
+            List<String> to = fl.name().startsWith("model.") ? model : own;
+            to.add("--" + fl.name());
+            to.add(fl.value());
+        }
+        Flags f = Flags.parse("cache build", own.toArray(String[]::new), CACHE_FLAGS);
+        ModelConfig m = ConfigCli.parseUnvalidated(model.toArray(String[]::new)).model();
+        ConfigValidator.validateModel(m);
+        BackboneWeights weights = new BackboneWeights(f.has("weights_root") ? f.path("weights_root") : null,
+                PretrainCommand.explicitWeights(m, perBackbone));
+        dev.merv.core.model.Precision precision = f.has("precision")
+                ? dev.merv.core.model.Precision.parse(f.get("precision", null))
+                : m.enableMixedPrecisionTraining() ? dev.merv.core.model.Precision.BF16 : dev.merv.core.model.Precision.FP32;
+        dev.merv.data.cache.FeatureCache.Options cache = dev.merv.data.cache.FeatureCache.Options.defaults();
+        if (f.has("feature_cache_max_gb")) {
+            cache = cache.withMaxGb(f.getDouble("feature_cache_max_gb", 0));
+        }
+        dev.merv.data.cache.CacheBuild.Settings s = new dev.merv.data.cache.CacheBuild.Settings(f.path("root"),
+                Stage.parse(f.get("stage", "finetune")), m, weights, precision, f.get("devices", "auto"),
+                f.getInt("threads", Math.max(1, Runtime.getRuntime().availableProcessors())), f.getInt("batch", 8),
+                f.path("feature_cache"), cache);
+        long[] last = {0};
+        dev.merv.data.cache.CacheBuild.Report r = dev.merv.data.cache.CacheBuild.run(s, p -> {
+            long now = System.nanoTime();
+            if (p.done() < p.total() && now - last[0] < 200_000_000L) {
+                return;
+            }
+            last[0] = now;
+            double eta = p.done() > 0 ? p.seconds() / p.done() * (p.total() - p.done()) : 0;
+            int width = 30;
+            int filled = (int) (width * p.done() / Math.max(1, p.total()));
+            System.out.printf(Locale.ROOT, "\r[%s] %d/%d clips (%d computed, %d cached, %d skipped) %.2f clips/s ETA %02d:%02d:%02d",
+                    "#".repeat(filled) + "-".repeat(width - filled), p.done(), p.total(), p.computed(), p.cached(), p.skipped(),
+                    p.clipsPerSecond(), (long) eta / 3600, ((long) eta / 60) % 60, (long) eta % 60);
+            System.out.flush();
+        });
+        System.out.println();
+        r.notCached().forEach(msg -> System.out.println("not cached: " + msg));
+        if (r.skipped() > 0) {
+            System.out.println(r.skipped() + " clips could not be read (as training would skip them); ./merv data check lists them");
+        }
+        System.out.println(r.line());
         return 0;
     }
 

@@ -7,6 +7,7 @@ import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.model.Precision;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.batch.MervBatchSource;
+import dev.merv.data.cache.FeatureCache;
 import dev.merv.train.Training;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,14 +21,15 @@ import java.util.Set;
  * {@code ./merv pretrain}: the reference's {@code pretrain_video.py} flags as they are (reference flag names,
  * bracket lists), plus merv's own flags for where weights are ({@code --weights_root DIR},
  * {@code --weights.<backbone id> DIR}) and how to run ({@code --precision bf16|fp32}, {@code --recompute},
- * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}). It only parses:
+ * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}, {@code --feature_cache DIR},
+ * {@code --feature_cache_max_gb G}). It only parses:
  * {@link Training} does the rest.
  */
 final class PretrainCommand {
 
     /** Flags handled here rather than by the reference-compatible config parser. */
     static final Set<String> OWN = Set.of("weights_root", "precision", "recompute", "loader_threads", "stop_after_steps",
-            "lengths");
+            "lengths", "feature_cache", "feature_cache_max_gb");
 
     private PretrainCommand() {}
 
@@ -66,6 +68,15 @@ final class PretrainCommand {
         if (o.has("recompute")) {
             b.recompute(o.getBool("recompute", true));
         }
+        if (o.has("feature_cache")) {
+            FeatureCache.Options c = FeatureCache.Options.defaults();
+            if (o.has("feature_cache_max_gb")) {
+                c = c.withMaxGb(o.getDouble("feature_cache_max_gb", 0));
+            }
+            b.featureCache(o.path("feature_cache"), c);
+        } else if (o.has("feature_cache_max_gb")) {
+            throw new IllegalArgumentException("--feature_cache_max_gb needs --feature_cache DIR");
+        }
         return b.build();
     }
 
@@ -82,7 +93,7 @@ final class PretrainCommand {
      * {@code --weights.<id> DIR}: the flag splitter reads dashes in names as underscores (draccus style), but
      * backbone ids are dashed, so each name is matched against the model's ids under the same normalisation.
      */
-    private static Map<String, Path> explicitWeights(ModelConfig m, Map<String, Path> perBackbone) {
+    static Map<String, Path> explicitWeights(ModelConfig m, Map<String, Path> perBackbone) {
         List<String> ids = new ArrayList<>(m.videoBackboneIds());
         ids.add(m.llmBackboneId());
         Map<String, Path> explicit = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.merv.data.cache;
 
+import dev.merv.build.MervModels;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.model.FrameTransform;
@@ -9,6 +10,7 @@ import dev.merv.core.projector.ArchSpecifier;
 import dev.merv.core.projector.Projector;
 import dev.merv.core.projector.Projectors;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.video.FrameSampling;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.encoders.EncoderRegistry;
@@ -109,6 +111,22 @@ public final class FeatureKeys {
                     e.numFrames()));
         }
         return new FeatureKeys(out, notCached, training);
+    }
+
+    /**
+     * The keys of {@code model}'s encoders as training and inference build them ({@link MervModels}), their
+     * checkpoints found in {@code weights}, the loader's default decoder.
+     */
+    public static FeatureKeys forModel(ModelConfig model, BackboneWeights weights, Precision precision, boolean training,
+            FileHashes hashes) {
+        List<EncoderRegistry.Options> registry = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (int i = 0; i < model.videoBackboneIds().size(); i++) {
+            registry.add(MervModels.encoderOptions(model, i));
+            dirs.add(MervModels.encoderDir(model.videoBackboneIds().get(i), weights));
+        }
+        return of(model, MervModels.encoderShapes(model, weights), registry, dirs, precision, VideoDecoder.Options.defaults(),
+                training, hashes);
     }
 
     /**
