@@ -23,7 +23,6 @@ import dev.merv.core.weights.torch.TorchCheckpoint;
 import dev.merv.core.weights.torch.TorchCheckpoints;
 import dev.merv.data.check.DatasetChecker;
 import dev.merv.data.synth.SynthDataset;
-import dev.merv.data.video.DecodeClock;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.video.VideoWriter;
 import dev.merv.data.videollava.DatasetRegistry;
@@ -130,7 +129,8 @@ final class Commands {
                 List.of("out", "videos", "seed", "width", "height", "frames", "fps"), List.of("faults"), Commands::synth));
         add(c, new Simple("data check",
                 "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)",
-                "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]",
+                "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T (per video, CPU time of"
+                        + " the decoding thread)]",
                 List.of("root", "stage", "json", "frames", "threads", "timeout_ms"), Commands::check));
         c.put("data bench", new Main.Command() {
             @Override
@@ -401,7 +401,7 @@ final class Commands {
         DatasetChecker.Options d = DatasetChecker.Options.defaults();
         long timeoutMs = f.getLong("timeout_ms", d.decoder().timeoutNanos() / 1_000_000);
         DatasetChecker.Options o = new DatasetChecker.Options(f.getInt("frames", d.frames()), f.getInt("threads", d.threads()),
-                d.decoder().withTimeout(timeoutMs * 1_000_000, DecodeClock.SYSTEM));
+                d.decoder().withTimeout(timeoutMs * 1_000_000, d.decoder().clock()));
         try {
             DatasetChecker.Report r = DatasetChecker.check(DatasetRegistry.inVideoLlavaDir(root, stage), o);
             r.write(json);
