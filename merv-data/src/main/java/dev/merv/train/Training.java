@@ -272,7 +272,9 @@ public final class Training {
             if (featureCacheDir != null && customSource == null) {
                 hashes = new FileHashes(featureCacheDir.resolve("file-hashes.json"));
                 FeatureKeys keys = featureKeys(hashes, true);
-                keys.notCached().forEach(msg -> System.err.println("feature cache: " + msg));
+                if (console) {
+                    keys.notCached().forEach(msg -> System.err.println("feature cache: " + msg));
+                }
                 cache = FeatureCache.open(featureCacheDir, featureCacheOptions);
                 lookup = new CacheLookup(cache, keys, hashes, true);
             } else if (featureCacheDir != null && console) {

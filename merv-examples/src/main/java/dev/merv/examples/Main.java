@@ -41,8 +41,8 @@ public final class Main {
         }
         String name = argv[0];
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
-        if (name.equals("data") && rest.length > 0 && !rest[0].startsWith("-")) {
-            name = "data " + rest[0];
+        if ((name.equals("data") || name.equals("cache")) && rest.length > 0 && !rest[0].startsWith("-")) {
+            name = name + " " + rest[0];
             rest = Arrays.copyOfRange(rest, 1, rest.length);
         }
         Command cmd = cmds.get(name);

@@ -76,6 +76,20 @@ public final class FeatureKeys {
      */
     public static FeatureKeys of(ModelConfig model, List<FrozenVideoEncoder> shapes, List<EncoderRegistry.Options> registry,
             List<Path> weightDirs, Precision precision, VideoDecoder.Options decoder, boolean training, FileHashes hashes) {
+        List<String> weights = new ArrayList<>();
+        for (Path dir : weightDirs) {
+            weights.add(weightsHash(dir, hashes));
+        }
+        return ofWeights(model, shapes, registry, weights, precision, decoder, training);
+    }
+
+    /**
+     * The keys with each encoder's weights named by {@code weightIds} (any text that changes whenever the
+     * weights do, e.g. a hash; for weights that never were in files, such as a benchmark's random ones).
+     */
+    public static FeatureKeys ofWeights(ModelConfig model, List<FrozenVideoEncoder> shapes,
+            List<EncoderRegistry.Options> registry, List<String> weightIds, Precision precision, VideoDecoder.Options decoder,
+            boolean training) {
         ArchSpecifier arch = ArchSpecifier.parse(model.archSpecifier());
         boolean classKey = FusionType.parse(model.featureFusion()) == FusionType.CROSS_ATTENTION_CLASS_KV;
         int maxFrames = shapes.stream().mapToInt(FrozenVideoEncoder::numFrames).max().orElseThrow();
@@ -99,7 +113,7 @@ public final class FeatureKeys {
                     "architecture=frames " + e.numFrames() + ", size " + e.imageSize() + ", out [" + e.temporalResolution() + ", "
                             + e.spatialResolution() + ", " + e.embedDim() + "], width divisor " + o.widthDivisor()
                             + ", temporal grouping " + o.grouping(),
-                    "weights=" + weightsHash(weightDirs.get(i), hashes),
+                    "weights=" + weightIds.get(i),
                     "transform=" + t.identity(),
                     "sampling=" + SAMPLING + ", K " + maxFrames + ", positions "
                             + Arrays.toString(FrameSampling.encoderPositions(maxFrames, e.numFrames()))
