@@ -13,6 +13,7 @@ import dev.merv.core.fusion.FusionContext;
 import dev.merv.core.fusion.FusionResult;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.fusion.Fusions;
+import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.ModuleList;
 import dev.merv.core.nn.Param;
@@ -228,13 +229,19 @@ public final class Merv {
 
     /**
      * Sets what trains in {@code stage} (§1.4): encoders are always frozen; projectors and fusion always
-     * train; the LLM trains in every stage but {@code align}. The fusion's dead parameters (W8) are frozen
+     * train; the LLM trains in every stage but {@code align}, and when it carries adapters (LoRA) only they
+     * train while its own weights stay frozen. The fusion's dead parameters (W8) are frozen
      * too: they never receive a gradient, so this changes no output. {@code full-finetune} is not
      * implemented (as in the reference).
      */
     public void applyStage(Stage stage) {
         List<String> trains = stage.trainableModules();
         root.children().forEach((key, module) -> module.setTrainable(trains.contains(key)));
+        Map<String, Param> adapters = llm.module() == null ? Map.of() : Linear.adapterParameters(llm.module());
+        if (!adapters.isEmpty()) {
+            llm.module().setTrainable(false);
+            adapters.values().forEach(p -> p.setTrainable(trains.contains("llm_backbone")));
+        }
         Map<String, Param> fp = fusion.namedParameters();
         for (String dead : fusion.unusedParameters()) {
             fp.get(dead).setTrainable(false);
@@ -266,6 +273,31 @@ public final class Merv {
      * batch's manager (or the manager of the arrays the LLM's {@code embed} returns).
      */
     public SplicedInputs splice(MervBatch batch) {
+        return splice(batch, null);
+    }
+
+    /**
+     * Runs every encoder (no autograd) on {@code pixels}, one tensor per encoder with a leading batch axis,
+     * and returns each encoder's features {@code [B, T', N, C]}. With {@link #splice(MervBatch, List)} this lets
+     * an evaluation encode each video once however many questions ask about it.
+     */
+    public List<NDArray> encode(List<NDArray> pixels) {
+        if (pixels.size() != encoders.size()) {
+            throw new IllegalArgumentException("pixels for " + pixels.size() + " encoders, the model has " + encoders.size());
+        }
+        int[] rows = new int[encoders.size()];
+        Arrays.fill(rows, (int) pixels.get(0).getShape().get(0));
+        List<NDArray> out = new ArrayList<>();
+        runEncoders(pixels, rows, null).forEach(v -> out.add(v.value()));
+        return out;
+    }
+
+    /**
+     * {@link #splice(MervBatch)} with the encoders' features given ({@link #encode}: one row per multimodal
+     * row of the batch, in {@code multimodalIndices} order; null = run the encoders on the batch's pixels).
+     * The splice takes ownership of the given feature arrays.
+     */
+    public SplicedInputs splice(MervBatch batch, List<NDArray> encoded) {
         NDManager mgr = batch.manager();
         NDArray ids = batch.inputIds();
         NDArray mask = batch.attentionMask();
@@ -279,12 +311,26 @@ public final class Merv {
             Arrays.setAll(order, i -> i);
             return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of());
         }
-        if (batch.pixels().size() != encoders.size()) {
+        if (encoded == null && batch.pixels().size() != encoders.size()) {
             throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
                     + encoders.size());
         }
+        if (encoded != null && encoded.size() != encoders.size()) {
+            throw new IllegalArgumentException("features for " + encoded.size() + " encoders, the model has " + encoders.size());
+        }
+        if (encoded != null) {
+            for (int i = 0; i < encoded.size(); i++) {
+                if (encoded.get(i).getShape().get(0) != mm.length) {
+                    throw new IllegalArgumentException("features of encoder " + i + " have " + encoded.get(i).getShape().get(0)
+                            + " rows but the batch has " + mm.length + " multimodal rows");
+                }
+            }
+        }
         Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
         FrozenFeatures frozen = batch.frozen();
+        if (frozen != null && encoded != null) {
+            throw new IllegalArgumentException("a batch with cached features takes no separately encoded features");
+        }
         if (frozen != null && frozen.size() != encoders.size()) {
             throw new IllegalArgumentException("batch has cached features for " + frozen.size() + " encoders, the model has "
                     + encoders.size());
@@ -298,7 +344,12 @@ public final class Merv {
                         + fe.cachedIndex().length + " rows but the batch has " + mm.length + " multimodal rows");
             }
         }
-        List<FrozenPoint.Values> encoded = runEncoders(batch.pixels(), rows, frozen);
+        List<FrozenPoint.Values> computed = new ArrayList<>();
+        if (encoded != null) {
+            encoded.forEach(f -> computed.add(new FrozenPoint.Values(f, null)));
+        } else {
+            computed.addAll(runEncoders(batch.pixels(), rows, frozen));
+        }
         List<NDArray> features = new ArrayList<>();
         List<NDArray> projected = new ArrayList<>();
         // per cached encoder, the rows' mean encoder tokens for a class-key fusion (else computed from features)
@@ -308,13 +359,13 @@ public final class Merv {
             ScalarType want = projectorDtype(projectors.get(i));
             if (fe != null) {
                 features.add(null);
-                NDArray[] frozenOut = fromFrozenPoint(i, fe, encoded.get(i), frozen, trace);
+                NDArray[] frozenOut = fromFrozenPoint(i, fe, computed.get(i), frozen, trace);
                 projected.add(frozenOut[0]);
                 cachedMeans.add(frozenOut[1]);
                 continue;
             }
             cachedMeans.add(null);
-            NDArray f = encoded.get(i).value();
+            NDArray f = computed.get(i).value();
             features.add(f);
             if (want != null && Torch.dtype(f) != want) {
                 try (var ng = Torch.noGrad()) {

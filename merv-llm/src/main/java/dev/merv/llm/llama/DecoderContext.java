@@ -29,12 +29,15 @@ final class DecoderContext implements LanguageModel.LayerContext {
     final boolean causal;
     final DecoderKvCache cache;
     final int seqLen;
+    /** This forward's serial number within its model (one per {@code prepare}). */
+    final long serial;
     private final NDArray fullKeyMask;
     private boolean closed;
 
     DecoderContext(NDManager parent, RotaryEmbedding rope, ScalarType dtype, NDArray attentionMask,
-            NDArray positions, DecoderKvCache cache, int batch, int seqLen) {
+            NDArray positions, DecoderKvCache cache, int batch, int seqLen, long serial) {
         this.manager = parent.newSubManager();
+        this.serial = serial;
         this.cache = cache;
         this.seqLen = seqLen;
         int past = cache == null ? 0 : cache.length();
