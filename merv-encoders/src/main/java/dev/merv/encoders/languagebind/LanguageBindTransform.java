@@ -35,6 +35,8 @@ public final class LanguageBindTransform implements FrameTransform {
     private final Flip flip;
     private final float[] mean;
     private final float[] std;
+    /** {@code ((v / 255f) - mean[c]) / std[c]} for every byte value v: the same float operations, done once. */
+    private final float[][] normalised;
 
     /**
      * @param mean per-channel normalisation mean (LanguageBind: OpenAI CLIP's, from its catalog entry)
@@ -51,6 +53,13 @@ public final class LanguageBindTransform implements FrameTransform {
         this.flip = flip;
         this.mean = mean.clone();
         this.std = std.clone();
+        this.normalised = new float[3][256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                float x = v / 255f;
+                normalised[c][v] = (x - this.mean[c]) / this.std[c];
+            }
+        }
     }
 
     @Override
@@ -143,14 +152,11 @@ public final class LanguageBindTransform implements FrameTransform {
         int t = frames.size();
         int plane = size * size;
         float[] out = new float[3 * t * plane];
-        float[] norm = new float[h * w];
         for (int c = 0; c < 3; c++) {
+            // the whole clip is normalised before the resize; each pixel's normalised value is a table entry
+            float[] lut = normalised[c];
             for (int ti = 0; ti < t; ti++) {
                 byte[] rgb = frames.get(ti).rgb();
-                for (int i = 0; i < h * w; i++) {
-                    float v = (rgb[i * 3 + c] & 0xff) / 255f;
-                    norm[i] = (v - mean[c]) / std[c];
-                }
                 int base = (c * t + ti) * plane;
                 for (int oy = 0; oy < size; oy++) {
                     int y = oy + top;
@@ -158,14 +164,16 @@ public final class LanguageBindTransform implements FrameTransform {
                     int y1 = y0 + ys.step[y];
                     float hl1 = ys.lambda[y];
                     float hl0 = 1f - hl1;
+                    int r0 = y0 * w * 3 + c;
+                    int r1 = y1 * w * 3 + c;
                     for (int ox = 0; ox < size; ox++) {
                         int x = ox + left;
-                        int x0 = xs.index[x];
-                        int x1 = x0 + xs.step[x];
+                        int x0 = xs.index[x] * 3;
+                        int x1 = x0 + xs.step[x] * 3;
                         float wl1 = xs.lambda[x];
                         float wl0 = 1f - wl1;
-                        float v = hl0 * (wl0 * norm[y0 * w + x0] + wl1 * norm[y0 * w + x1])
-                                + hl1 * (wl0 * norm[y1 * w + x0] + wl1 * norm[y1 * w + x1]);
+                        float v = hl0 * (wl0 * lut[rgb[r0 + x0] & 0xff] + wl1 * lut[rgb[r0 + x1] & 0xff])
+                                + hl1 * (wl0 * lut[rgb[r1 + x0] & 0xff] + wl1 * lut[rgb[r1 + x1] & 0xff]);
                         int dst = flipped ? size - 1 - ox : ox;
                         out[base + oy * size + dst] = v;
                     }

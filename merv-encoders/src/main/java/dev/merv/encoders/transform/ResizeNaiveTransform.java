@@ -18,6 +18,8 @@ public final class ResizeNaiveTransform implements FrameTransform {
     private final Filter filter;
     private final float[] mean;
     private final float[] std;
+    /** {@code ((v / 255f) - mean[c]) / std[c]} for every byte value v: the same float operations, done once. */
+    private final float[][] normalised;
 
     public ResizeNaiveTransform(int size, Filter filter, float[] mean, float[] std) {
         if (size <= 0 || mean.length != 3 || std.length != 3) {
@@ -27,6 +29,13 @@ public final class ResizeNaiveTransform implements FrameTransform {
         this.filter = filter;
         this.mean = mean.clone();
         this.std = std.clone();
+        this.normalised = new float[3][256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                float x = v / 255f;
+                normalised[c][v] = (x - this.mean[c]) / this.std[c];
+            }
+        }
     }
 
     public ResizeNaiveTransform withSize(int newSize) {
@@ -55,13 +64,13 @@ public final class ResizeNaiveTransform implements FrameTransform {
         int plane = size * size;
         float[] out = new float[frames.size() * 3 * plane];
         for (int t = 0; t < frames.size(); t++) {
-            Frame f = frames.get(t);
-            byte[] px = Resample.resizeUint8(f.rgb(), f.width(), f.height(), 3, size, size, filter);
+            byte[] px = ResizedFrames.resize(frames.get(t), size, filter);
             int base = t * 3 * plane;
-            for (int i = 0; i < plane; i++) {
-                for (int c = 0; c < 3; c++) {
-                    float v = (px[i * 3 + c] & 0xff) / 255f;
-                    out[base + c * plane + i] = (v - mean[c]) / std[c];
+            for (int c = 0; c < 3; c++) {
+                float[] lut = normalised[c];
+                int o = base + c * plane;
+                for (int i = 0; i < plane; i++) {
+                    out[o + i] = lut[px[i * 3 + c] & 0xff];
                 }
             }
         }
