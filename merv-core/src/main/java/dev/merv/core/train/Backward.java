@@ -31,8 +31,18 @@ final class Backward {
         return fn != null && !fn.isEmpty();
     }
 
-    /** The summed loss value and its supervised-token count. */
-    record Result(double summedValue, long tokens) {}
+    /**
+     * The micro-batch's summed loss as a detached fp64 0-dim tensor on the replica's device (the replica adds
+     * these up there and reads the step's total once; {@code (double)} of the fp32 loss, exactly what a host
+     * read would give), owned by the step's manager.
+     */
+    record Result(NDArray summed) {
+
+        /** The value on the host: a device synchronisation, for tests and diagnostics (the trainer never calls it). */
+        double summedValue() {
+            return summed.getDouble();
+        }
+    }
 
     /** Plain forward with autograd, then {@code backward(loss, weight)}. */
     static <B extends MicroBatch> Result plain(TrainableModel<B> model, B batch, double weight, NDManager step) {
@@ -45,9 +55,15 @@ final class Backward {
     private static Result seedBackward(LossSum ls, double weight, NDManager step) {
         NDArray loss = ls.summed();
         NDArray loss32 = Torch.dtype(loss) == ScalarType.FLOAT32 ? loss : Torch.to(loss, ScalarType.FLOAT32);
-        double value = loss32.getFloat();
+        // no host read here: a read would wait for the whole forward before backward could be queued
+        NDArray value;
+        try (var ng = Torch.noGrad()) {
+            value = Torch.copy(loss32, ScalarType.FLOAT64);
+        }
+        NDScope.unregister(value); // it outlives the recomputing caller's scope
+        value.attach(step);
         if (inGraph(loss32)) {
-            try (NDArray seed = step.create((float) weight).reshape(loss32.getShape())) {
+            try (NDArray seed = Torch.scalar(step, weight, ScalarType.FLOAT32).reshape(loss32.getShape())) {
                 JniUtils.backward((PtNDArray) loss32, (PtNDArray) seed, false, false);
             }
         }
@@ -55,7 +71,7 @@ final class Backward {
             loss32.close();
         }
         loss.close();
-        return new Result(value, ls.tokens());
+        return new Result(value);
     }
 
     /**

@@ -2,7 +2,11 @@ package dev.merv.core.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
@@ -97,16 +101,26 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
     record StepStats(double loss, long tokens, long samples, long skippedSamples, double loaderWaitS, double gradNorm,
             boolean updated, float[] mixing) {}
 
+    /**
+     * One optimizer step on this replica. Nothing is read back from the device while micro-batches train:
+     * their summed losses are added up on the device in fp64, the supervised-token counts come from the loader
+     * (host), and the step's loss sums and squared gradient norm leave the device together, once, after the
+     * gradients are reduced.
+     */
     StepStats trainStep(BatchSource<B> source, BatchPlan plan, int epoch, long stepInEpoch, double lr,
             TrainConfig cfg, AdamW adam, Collective collective) {
-        double lossSum = 0;
-        double meanSum = 0;
         long tokens = 0;
         long samples = 0;
         long skipped = 0;
         long loaderNs = 0;
+        double loaderS;
+        double loss;
+        double norm;
+        boolean updated = false;
         shard.beginStep();
         try (NDManager step = manager.newSubManager()) {
+            NDArray lossSum = step.zeros(new Shape(), DataType.FLOAT64);
+            NDArray meanSum = step.zeros(new Shape(), DataType.FLOAT64);
             for (int micro = 0; micro < plan.accumulation(); micro++) {
                 long t0 = System.nanoTime();
                 B batch = source.load(epoch, stepInEpoch, rank, micro, plan, step);
@@ -118,49 +132,55 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                     double weight = cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS
                             ? (expected > 0 ? 1.0 / expected : 0.0) : 1.0;
                     Backward.Result ls = cfg.recompute ? Backward.recompute(model, batch, weight, step) : Backward.plain(model, batch, weight, step);
-                    lossSum += ls.summedValue();
-                    tokens += ls.tokens();
-                    if (ls.tokens() > 0) {
-                        meanSum += ls.summedValue() / ls.tokens();
+                    try (NDArray v = ls.summed()) {
+                        lossSum.addi(v);
+                        if (expected > 0) {
+                            try (NDArray n = Torch.scalar(step, expected, ScalarType.FLOAT32); NDArray q = v.div(n)) {
+                                meanSum.addi(q);
+                            }
+                        }
                     }
+                    tokens += expected;
                 }
                 shard.accumulate(trainable, collective);
             }
-        }
-        double[] red = collective.allReduceSum(rank, new double[] {lossSum, tokens, meanSum, samples, skipped,
-            loaderNs / 1e9});
-        shard.agreeOnGradients(collective);
-        long totalTokens = (long) red[1];
-        int micros = plan.accumulation() * plan.replicas();
-        double loss;
-        double divisor;
-        if (cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS) {
-            loss = red[2] / micros;
-            divisor = micros;
-        } else {
-            loss = totalTokens > 0 ? red[0] / totalTokens : Double.NaN;
-            divisor = Math.max(1, totalTokens);
-        }
-        double norm;
-        boolean updated = false;
-        try (var ng = Torch.noGrad()) {
-            shard.scaleGradients(1.0 / divisor);
-            double[] sq = collective.allReduceSum(rank, new double[] {shard.localSquaredNorm()});
-            float normF = (float) Math.sqrt(sq[0]);
-            norm = normF;
-            if (Double.isFinite(loss) && Float.isFinite(normF)) {
-                float coef = GradClip.coefficient(normF, cfg.maxGradNorm);
-                if (coef < 1f) {
-                    shard.scaleGradients(coef);
+            double[] red = collective.allReduceSum(rank, new double[] {tokens, samples, skipped, loaderNs / 1e9});
+            shard.agreeOnGradients(collective);
+            long totalTokens = (long) red[0];
+            samples = (long) red[1];
+            skipped = (long) red[2];
+            loaderS = red[3];
+            tokens = totalTokens;
+            int micros = plan.accumulation() * plan.replicas();
+            double divisor = cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS ? micros : Math.max(1, totalTokens);
+            try (var ng = Torch.noGrad()) {
+                shard.scaleGradients(1.0 / divisor);
+                double[] local;
+                try (NDArray sq = shard.localSquaredNorm(step);
+                        NDArray all = NDArrays.stack(new NDList(lossSum, meanSum, sq))) {
+                    local = all.toDoubleArray(); // the step's one device-to-host read
                 }
-                shard.step(adam, lr, cfg.weightDecay);
-                updated = true;
+                double[] sums = collective.allReduceSum(rank, local);
+                if (cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS) {
+                    loss = sums[1] / micros;
+                } else {
+                    loss = totalTokens > 0 ? sums[0] / totalTokens : Double.NaN;
+                }
+                float normF = (float) Math.sqrt(sums[2]);
+                norm = normF;
+                if (Double.isFinite(loss) && Float.isFinite(normF)) {
+                    float coef = GradClip.coefficient(normF, cfg.maxGradNorm);
+                    if (coef < 1f) {
+                        shard.scaleGradients(coef);
+                    }
+                    shard.step(adam, lr, cfg.weightDecay);
+                    updated = true;
+                }
             }
         }
         publish(collective);
         float[] mixing = rank == 0 ? model.mixingWeights() : new float[0];
-        return new StepStats(loss, totalTokens, (long) red[3], (long) red[4], red[5] / plan.replicas(), norm, updated,
-                mixing);
+        return new StepStats(loss, tokens, samples, skipped, loaderS / plan.replicas(), norm, updated, mixing);
     }
 
     @Override
