@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.MaskLayout;
 import dev.merv.core.nn.Embedding;
 import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
@@ -59,6 +60,7 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
     private final RotaryEmbedding rope;
     private final NDManager manager;
     private TextPipeline text;
+    private NDArray invFreq;
 
     /** An empty model (no weights yet) whose weights will live in a sub-manager of {@code parent}. */
     public LlamaModel(String id, LlamaConfig config, NDManager parent) {
@@ -263,6 +265,11 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
 
     @Override
     public LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen) {
+        return prepare(attentionMask, positions, cache, seqLen, MaskLayout.ANY);
+    }
+
+    @Override
+    public LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen, MaskLayout layout) {
         if (cache != null && !(cache instanceof DecoderKvCache)) {
             throw new IllegalArgumentException("cache was not made by this model's newCache()");
         }
@@ -271,8 +278,16 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
         int batch = attentionMask != null ? (int) attentionMask.getShape().get(0)
                 : positions != null && positions.getShape().dimension() == 2 ? (int) positions.getShape().get(0)
                 : cache != null ? ((DecoderKvCache) cache).batch() : 1;
-        return new DecoderContext(owner, rope, computeDtype(), attentionMask, positions, (DecoderKvCache) cache,
-                batch, seqLen);
+        return new DecoderContext(owner, rope, invFreq(), computeDtype(), attentionMask, positions,
+                (DecoderKvCache) cache, batch, seqLen, layout);
+    }
+
+    /** The rotary inverse frequencies on the model's device, uploaded once (every forward's tables start from them). */
+    private synchronized NDArray invFreq() {
+        if (invFreq == null || invFreq.isReleased()) {
+            invFreq = rope.invFreqOn(manager);
+        }
+        return invFreq;
     }
 
     @Override
