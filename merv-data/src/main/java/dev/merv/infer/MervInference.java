@@ -125,7 +125,8 @@ public final class MervInference implements AutoCloseable {
         if (weights == null) {
             weights = BackboneWeights.hfCache();
         }
-        NDManager manager = NDManager.newBaseManager();
+        // the first device libtorch itself sees (gpu0 on a GPU machine), not DJL's default device
+        NDManager manager = NDManager.newBaseManager(dev.merv.core.train.Devices.parse("auto").get(0));
         try {
             Merv merv = MervModels.build(cfg.model(), weights, options.precision(), MervModels.Purpose.INFERENCE, manager,
                     cfg.seed(), new Merv.Options());
@@ -188,7 +189,7 @@ public final class MervInference implements AutoCloseable {
         Tokenizer tok = merv.llm().text().tokenizer();
         String prompt = merv.llm().text().inferencePrompt(withPlaceholder(media, userMessage));
         long[] ids = tok.encode(prompt, true);
-        try (NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (NDManager m = NDManager.newBaseManager(merv.device()); var ng = Torch.noGrad()) {
             NDArray inputIds = m.create(ids, new Shape(1, ids.length));
             NDArray mask = m.ones(new Shape(1, ids.length), DataType.BOOLEAN);
             long[] lab = new long[ids.length];

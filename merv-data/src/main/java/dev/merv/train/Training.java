@@ -251,7 +251,8 @@ public final class Training {
                         config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(1)),
                         config.stage()));
                 MervBatchSource.Options loader = MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(),
-                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths);
+                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths)
+                        .withPixelDtype(precision.compute()); // the encoders' dtype: exact, half the bytes in bf16
                 owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips);
                 source = owned;
             }

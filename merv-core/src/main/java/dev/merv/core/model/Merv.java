@@ -557,6 +557,20 @@ public final class Merv {
         return llm;
     }
 
+    /**
+     * The device the model's weights live on (that of the LLM's first weight): where callers must make the
+     * arrays they hand it, never DJL's default device (which can differ: the GPU of a machine that trains on
+     * the CPU, or the CPU when DJL's own probe misses a GPU that libtorch sees).
+     */
+    public ai.djl.Device device() {
+        for (Param p : llm.module().namedParameters().values()) {
+            if (p.isSet()) {
+                return p.get().getDevice();
+            }
+        }
+        throw new IllegalStateException("the LLM has no weights yet, so the model has no device");
+    }
+
     public ModelConfig config() {
         return config;
     }

@@ -103,35 +103,23 @@ public final class Transfers {
 
     /** An int64 tensor of {@code values} on {@code target}'s device (pinned host copy, non-blocking upload on a GPU). */
     public static NDArray upload(long[] values, Shape shape, NDManager target) {
-        check(values.length, shape);
         if (isCpu(target.getDevice())) {
+            check(values.length, shape);
             return target.create(values, shape);
         }
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            NDArray h = emptyHost(host, ScalarType.INT64, shape.getShape());
-            if (values.length > 0) {
-                new Pointer(Torch.dataPointer(h)).write(0, values, 0, values.length);
-            }
-            return upload(h, target);
+            return upload(host(values, shape, host), target);
         }
     }
 
     /** A boolean tensor of {@code values} on {@code target}'s device. */
     public static NDArray upload(boolean[] values, Shape shape, NDManager target) {
-        check(values.length, shape);
         if (isCpu(target.getDevice())) {
+            check(values.length, shape);
             return target.create(values, shape);
         }
-        byte[] bytes = new byte[values.length];
-        for (int i = 0; i < bytes.length; i++) {
-            bytes[i] = (byte) (values[i] ? 1 : 0);
-        }
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            NDArray h = emptyHost(host, ScalarType.BOOL, shape.getShape());
-            if (bytes.length > 0) {
-                new Pointer(Torch.dataPointer(h)).write(0, bytes, 0, bytes.length);
-            }
-            return upload(h, target);
+            return upload(host(values, shape, host), target);
         }
     }
 
@@ -141,29 +129,76 @@ public final class Transfers {
      * gives bit for bit the tensor a device-side cast of the fp32 values would give.
      */
     public static NDArray upload(float[] values, Shape shape, ScalarType dtype, NDManager target) {
-        check(values.length, shape);
-        if (dtype != ScalarType.FLOAT32 && dtype != ScalarType.BFLOAT16) {
-            throw new IllegalArgumentException("float uploads are fp32 or bf16, not " + dtype);
-        }
         if (dtype == ScalarType.FLOAT32 && isCpu(target.getDevice())) {
+            check(values.length, shape);
             return target.create(values, shape);
         }
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            NDArray h = emptyHost(host, dtype, shape.getShape());
-            if (values.length > 0) {
-                Pointer p = new Pointer(Torch.dataPointer(h));
-                if (dtype == ScalarType.FLOAT32) {
-                    p.write(0, values, 0, values.length);
-                } else {
-                    short[] bits = new short[values.length];
-                    for (int i = 0; i < bits.length; i++) {
-                        bits[i] = bf16Bits(values[i]);
-                    }
-                    p.write(0, bits, 0, bits.length);
-                }
-            }
-            return upload(h, target);
+            return upload(host(values, shape, dtype, host), target);
         }
+    }
+
+    /** An int64 host tensor ({@link #emptyHost}) holding {@code values}, owned by {@code host}. */
+    public static NDArray host(long[] values, Shape shape, NDManager host) {
+        check(values.length, shape);
+        NDArray h = emptyHost(host, ScalarType.INT64, shape.getShape());
+        if (values.length > 0) {
+            new Pointer(Torch.dataPointer(h)).write(0, values, 0, values.length);
+        }
+        return h;
+    }
+
+    /** A boolean host tensor holding {@code values}, owned by {@code host}. */
+    public static NDArray host(boolean[] values, Shape shape, NDManager host) {
+        check(values.length, shape);
+        byte[] bytes = new byte[values.length];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (values[i] ? 1 : 0);
+        }
+        NDArray h = emptyHost(host, ScalarType.BOOL, shape.getShape());
+        if (bytes.length > 0) {
+            new Pointer(Torch.dataPointer(h)).write(0, bytes, 0, bytes.length);
+        }
+        return h;
+    }
+
+    /** An fp32 or bf16 host tensor holding {@code values} (bf16 rounded as {@link #bf16Bits}), owned by {@code host}. */
+    public static NDArray host(float[] values, Shape shape, ScalarType dtype, NDManager host) {
+        check(values.length, shape);
+        NDArray h = emptyHost(host, floatDtype(dtype), shape.getShape());
+        write(h, 0, values);
+        return h;
+    }
+
+    /**
+     * Writes {@code values} into the fp32 or bf16 host tensor {@code dst} starting at element {@code offset}
+     * (bf16 rounded on the way), for filling a batch tensor row by row without an intermediate array.
+     */
+    public static void write(NDArray dst, long offset, float[] values) {
+        ScalarType t = floatDtype(Torch.dtype(dst));
+        if (offset < 0 || offset + values.length > dst.getShape().size()) {
+            throw new IllegalArgumentException(values.length + " values at " + offset + " do not fit " + dst.getShape());
+        }
+        if (values.length == 0) {
+            return;
+        }
+        Pointer p = new Pointer(Torch.dataPointer(dst) + offset * t.bytes());
+        if (t == ScalarType.FLOAT32) {
+            p.write(0, values, 0, values.length);
+        } else {
+            short[] bits = new short[values.length];
+            for (int i = 0; i < bits.length; i++) {
+                bits[i] = bf16Bits(values[i]);
+            }
+            p.write(0, bits, 0, bits.length);
+        }
+    }
+
+    private static ScalarType floatDtype(ScalarType dtype) {
+        if (dtype != ScalarType.FLOAT32 && dtype != ScalarType.BFLOAT16) {
+            throw new IllegalArgumentException("float host tensors are fp32 or bf16, not " + dtype);
+        }
+        return dtype;
     }
 
     /** The bf16 bits of {@code f}, rounded to nearest even; NaN becomes 0x7FC0 (c10::BFloat16's rule). */

@@ -125,6 +125,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                 long t0 = System.nanoTime();
                 B batch = source.load(epoch, stepInEpoch, rank, micro, plan, step);
                 loaderNs += System.nanoTime() - t0;
+                prefetchNext(source, plan, epoch, stepInEpoch, micro);
                 try (batch) {
                     samples += batch.samples();
                     skipped += batch.skippedSamples();
@@ -181,6 +182,17 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         publish(collective);
         float[] mixing = rank == 0 ? model.mixingWeights() : new float[0];
         return new StepStats(loss, tokens, samples, skipped, loaderS / plan.replicas(), norm, updated, mixing);
+    }
+
+    /** Tells the source which micro-batch this replica loads after {@code micro} (the next step's first after the last). */
+    private void prefetchNext(BatchSource<B> source, BatchPlan plan, int epoch, long stepInEpoch, int micro) {
+        if (micro + 1 < plan.accumulation()) {
+            source.prefetch(epoch, stepInEpoch, rank, micro + 1, plan);
+        } else if (stepInEpoch + 1 < source.stepsPerEpoch(epoch, plan)) {
+            source.prefetch(epoch, stepInEpoch + 1, rank, 0, plan);
+        } else {
+            source.prefetch(epoch + 1, 0, rank, 0, plan);
+        }
     }
 
     @Override
