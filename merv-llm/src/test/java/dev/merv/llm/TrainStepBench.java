@@ -115,6 +115,11 @@ public final class TrainStepBench {
                 }
 
                 @Override
+                public int layerOf(String name) {
+                    return Layered.layerIndex("model.layers.", name);
+                }
+
+                @Override
                 public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, Batch b) {
                     return CausalLmLoss.sum(llm.head(hidden), b.labels(), b.tokens());
                 }

@@ -80,6 +80,17 @@ final class Backward {
      * stored input and back-propagated with {@code JniUtils.backward(output, gradOutput)}.
      */
     static <B extends MicroBatch> Result recompute(TrainableModel<B> model, B batch, double weight, NDManager step) {
+        return recompute(model, batch, weight, step, layer -> { });
+    }
+
+    /**
+     * {@link #recompute(TrainableModel, MicroBatch, double, NDManager)} telling {@code layerDone} each time a
+     * layer's backward has run (from the top layer down): that layer's parameters then hold their final
+     * gradients of this micro-batch, so their gradient buckets can be reduced while the layers below still
+     * run their backward.
+     */
+    static <B extends MicroBatch> Result recompute(TrainableModel<B> model, B batch, double weight, NDManager step,
+            java.util.function.IntConsumer layerDone) {
         TrainableModel.Layered<B> layered = model.layered();
         TrainableModel.Prefix prefix;
         try (var g = Torch.withGrad()) {
@@ -137,6 +148,7 @@ final class Backward {
                 if (i > 0) {
                     inputs[i].close();
                 }
+                layerDone.accept(i);
             }
             if (gradOut != null) {
                 if (inGraph(h0)) {

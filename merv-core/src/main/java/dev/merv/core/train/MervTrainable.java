@@ -76,6 +76,12 @@ public final class MervTrainable implements TrainableModel<MervMicroBatch> {
             }
 
             @Override
+            public int layerOf(String name) {
+                // the LLM's decoder layers (HF names under the reference's llm_backbone.llm. prefix)
+                return Layered.layerIndex("llm_backbone.llm.model.layers.", name);
+            }
+
+            @Override
             public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, MervMicroBatch batch) {
                 NDArray logits = llm.head(hidden);
                 return CausalLmLoss.sum(logits, current.labels(), batch.batch().supervisedTokens());

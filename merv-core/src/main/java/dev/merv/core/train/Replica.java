@@ -20,6 +20,9 @@ import java.util.Map;
  */
 final class Replica<B extends MicroBatch> implements AutoCloseable {
 
+    /** Reduce finished layers' buckets during backward (tests switch it off to compare with the end-only order). */
+    static volatile boolean overlapReduction = true;
+
     final int rank;
     final Device device;
     final NDManager manager;
@@ -48,6 +51,12 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
             trainable.add(p);
         }
         this.shard = new ZeroShard(rank, layout, manager, compute);
+        TrainableModel.Layered<B> layered = model.layered();
+        int[] entryLayer = new int[layout.entries().size()];
+        for (FlatLayout.Entry e : layout.entries()) {
+            entryLayer[e.id()] = layered == null ? -1 : layered.layerOf(e.name());
+        }
+        shard.layers(entryLayer);
         this.weights = manager.newSubManager();
     }
 
@@ -132,7 +141,14 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                     long expected = batch.supervisedTokens();
                     double weight = cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS
                             ? (expected > 0 ? 1.0 / expected : 0.0) : 1.0;
-                    Backward.Result ls = cfg.recompute ? Backward.recompute(model, batch, weight, step) : Backward.plain(model, batch, weight, step);
+                    // with recomputation, buckets of finished layers are reduced while the layers below run backward
+                    Backward.Result ls = cfg.recompute
+                            ? Backward.recompute(model, batch, weight, step, layer -> {
+                                if (overlapReduction) {
+                                    shard.reduceReady(layer, trainable, collective);
+                                }
+                            })
+                            : Backward.plain(model, batch, weight, step);
                     try (NDArray v = ls.summed()) {
                         lossSum.addi(v);
                         if (expected > 0) {

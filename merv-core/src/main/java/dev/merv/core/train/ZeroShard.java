@@ -41,6 +41,10 @@ final class ZeroShard implements AutoCloseable {
     private final NDArray gathered;
     private final ScalarType computeType;
     final boolean[] hasGrad;
+    /** Per bucket: the layer after whose backward all its tensors are final, -1 = only after the whole backward. */
+    private final int[] readyAfter;
+    /** Per bucket: already reduced in the current micro-batch. */
+    private final boolean[] reduced;
 
     ZeroShard(int rank, FlatLayout layout, NDManager parent, ScalarType computeType) {
         this.rank = rank;
@@ -64,6 +68,9 @@ final class ZeroShard implements AutoCloseable {
         recv = FlatOps.zeros(manager, Math.max(1, layout.maxPiece()), ScalarType.FLOAT32);
         gathered = FlatOps.zeros(manager, Math.max(1, layout.maxPadded()), computeType);
         hasGrad = new boolean[layout.entries().size()];
+        readyAfter = new int[nb];
+        java.util.Arrays.fill(readyAfter, -1);
+        reduced = new boolean[nb];
     }
 
     FlatLayout layout() {
@@ -101,30 +108,74 @@ final class ZeroShard implements AutoCloseable {
     }
 
     /**
-     * Moves this micro-batch's gradients into the owners' fp32 accumulators, bucket by bucket, and
-     * zeroes the parameters' gradients for the next micro-batch.
+     * Tells the shard which layer of the model's stack gives each trainable tensor (by layout entry id) its
+     * whole gradient, -1 for tensors outside the stack: a bucket whose tensors all lie in layers {@code >= i}
+     * can be reduced as soon as layer {@code i}'s backward has run ({@link #reduceReady}).
+     */
+    void layers(int[] entryLayer) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            int ready = Integer.MAX_VALUE;
+            for (FlatLayout.Entry e : b.entries()) {
+                ready = Math.min(ready, entryLayer[e.id()]);
+            }
+            readyAfter[b.index()] = ready == Integer.MAX_VALUE ? -1 : ready;
+        }
+    }
+
+    /**
+     * Reduces, while backward still runs, every bucket not yet reduced in this micro-batch whose tensors
+     * all have their final gradients once layer {@code layer}'s backward is done (see {@link #layers}). Every
+     * replica runs the same layers, so every rank reduces the same buckets in the same order.
+     */
+    void reduceReady(int layer, List<Param> params, Collective collective) {
+        for (FlatLayout.Bucket b : layout.buckets()) {
+            int ready = readyAfter[b.index()];
+            if (!reduced[b.index()] && ready >= 0 && ready >= layer) {
+                reduceBucket(b, params, collective);
+            }
+        }
+    }
+
+    /**
+     * Moves this micro-batch's gradients into the owners' fp32 accumulators, bucket by bucket (those
+     * {@link #reduceReady} has not already moved), and zeroes the parameters' gradients for the next
+     * micro-batch.
      */
     void accumulate(List<Param> params, Collective collective) {
         for (FlatLayout.Bucket b : layout.buckets()) {
-            try (NDArray full = FlatOps.slice(flat, 0, b.padded()); NDArray got = FlatOps.slice(recv, 0, b.piece())) {
-                FlatOps.zero(full);
-                for (FlatLayout.Entry e : b.entries()) {
-                    NDArray value = params.get(e.id()).get();
-                    PtNDArray grad = JniUtils.getGradient((PtNDArray) value);
-                    if (grad == null) {
-                        continue;
-                    }
-                    try (grad; NDArray dst = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
-                            NDArray src = FlatOps.flatten(grad)) {
-                        FlatOps.copyInto(dst, src);
-                        FlatOps.zero(grad);
-                    }
-                    hasGrad[e.id()] = true;
-                }
-                collective.reduceScatterSum(rank, full, got);
-                FlatOps.addInto(gradAcc[b.index()], got);
+            if (!reduced[b.index()]) {
+                reduceBucket(b, params, collective);
             }
         }
+        java.util.Arrays.fill(reduced, false);
+    }
+
+    /** Whether bucket {@code b} was reduced already in the current micro-batch. */
+    boolean reducedInThisMicroBatch(int b) {
+        return reduced[b];
+    }
+
+    /** One bucket's gradients into the flat fp32 buffer, reduce-scattered, added into the owned accumulator. */
+    private void reduceBucket(FlatLayout.Bucket b, List<Param> params, Collective collective) {
+        try (NDArray full = FlatOps.slice(flat, 0, b.padded()); NDArray got = FlatOps.slice(recv, 0, b.piece())) {
+            FlatOps.zero(full);
+            for (FlatLayout.Entry e : b.entries()) {
+                NDArray value = params.get(e.id()).get();
+                PtNDArray grad = JniUtils.getGradient((PtNDArray) value);
+                if (grad == null) {
+                    continue;
+                }
+                try (grad; NDArray dst = FlatOps.slice(full, e.offset(), e.offset() + e.numel());
+                        NDArray src = FlatOps.flatten(grad)) {
+                    FlatOps.copyInto(dst, src);
+                    FlatOps.zero(grad);
+                }
+                hasGrad[e.id()] = true;
+            }
+            collective.reduceScatterSum(rank, full, got);
+            FlatOps.addInto(gradAcc[b.index()], got);
+        }
+        reduced[b.index()] = true;
     }
 
     /** Shares which parameters got a gradient anywhere (torch skips the others). */
