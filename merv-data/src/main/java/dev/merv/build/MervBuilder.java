@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.merv.core.config.ConfigValidator;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.catalog.EncoderEntry;
+import dev.merv.core.config.LoraConfig;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.model.Merv;
@@ -92,6 +93,7 @@ public final class MervBuilder {
     private MervModels.Purpose purpose = MervModels.Purpose.INFERENCE;
     private long seed = 7;
     private ExecutorService encoderExecutor;
+    private LoraConfig lora;
 
     private MervBuilder(ModelConfig config) {
         this.config = config;
@@ -176,7 +178,10 @@ public final class MervBuilder {
         return this;
     }
 
-    /** Build for training: the LLM stays in fp32 (its trainable weights are the masters). Default: inference. */
+    /**
+     * Build for training: the LLM stays in fp32 (its trainable weights are the masters; with {@link #lora} it is held
+     * in the precision's dtype, frozen). Default: inference.
+     */
     public MervBuilder forTraining() {
         this.purpose = MervModels.Purpose.TRAINING;
         return this;
@@ -185,6 +190,15 @@ public final class MervBuilder {
     /** Seeds the LLM's resized embedding rows (projectors and fusion are seeded as the reference seeds them). */
     public MervBuilder seed(long s) {
         this.seed = s;
+        return this;
+    }
+
+    /**
+     * LoRA adapters on the LLM, fresh as PEFT initialises them (the model computes what it computed without them);
+     * for training, {@code merv.applyStage(stage)} then trains only the adapters in the LLM. Null: none.
+     */
+    public MervBuilder lora(LoraConfig config) {
+        this.lora = config;
         return this;
     }
 
@@ -232,7 +246,7 @@ public final class MervBuilder {
         if (encoderExecutor != null) {
             o.encoderExecutor(encoderExecutor);
         }
-        return MervModels.build(c, backboneWeights(), precision, purpose, manager, seed, o);
+        return MervModels.build(c, backboneWeights(), precision, purpose, manager, seed, o, lora);
     }
 
     /** The tokens the first encoder's projector produces, when the catalog knows its geometry. */

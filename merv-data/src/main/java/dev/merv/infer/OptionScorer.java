@@ -23,6 +23,8 @@ import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.core.config.Stage;
 import dev.merv.data.videollava.VideoLlavaDataset;
+import dev.merv.data.videollava.Entry;
+import dev.merv.core.text.Turn;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -109,6 +111,32 @@ public final class OptionScorer {
             }
         }
         return chosen;
+    }
+
+    /**
+     * The summed log-probability of each of {@code candidates} as the assistant's reply to {@code prompt} about
+     * {@code clip} (null = no media), one row per candidate through the finetune tokenisation and label masking
+     * training uses; the clip's pixels are shared by every row.
+     */
+    public static float[] scores(Merv merv, String prompt, List<String> candidates, MediaInputs.Clip clip, int maxLength)
+            throws SampleException {
+        SampleText text = new SampleText(merv.llm().text(), Stage.FINETUNE, maxLength);
+        List<EncoderInput> inputs = MediaInputs.inputs(merv);
+        Entry.Kind kind = clip == null ? Entry.Kind.TEXT : clip.image() ? Entry.Kind.IMAGE : Entry.Kind.VIDEO;
+        List<Sample> samples = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            Entry e = new Entry(i, List.of(new Turn("human", prompt), new Turn("gpt", candidates.get(i))),
+                    clip == null ? null : "media", kind, clip != null && clip.image());
+            samples.add(new Sample(i, text.encode(e), clip == null ? null : clip.pixels(), e.isImage()));
+        }
+        Collator collator = new Collator(merv.llm().text().tokenizer().padId(), maxLength, inputs, Collator.MaskMode.LENGTHS);
+        ai.djl.Device device = merv.llm().module().namedParameters().values().iterator().next().get().getDevice();
+        try (NDManager m = NDManager.newBaseManager(device); var ng = Torch.noGrad()) {
+            MervBatch batch = collator.collate(samples, m);
+            float[] ll = logLikelihoods(merv, batch);
+            batch.close();
+            return ll;
+        }
     }
 
     /** Summed log-probability of each row's supervised tokens (rows in the batch's order). */

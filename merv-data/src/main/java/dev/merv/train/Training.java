@@ -4,8 +4,10 @@ import dev.merv.core.io.AtomicFiles;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.merv.build.MervModels;
+import dev.merv.core.config.ConfigException;
 import dev.merv.core.config.ConfigJson;
 import dev.merv.core.config.ConfigValidator;
+import dev.merv.core.config.LoraConfig;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.config.PretrainConfig;
@@ -30,6 +32,7 @@ import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.VideoLlavaDataset;
 import dev.merv.encoders.FrozenVideoEncoder;
 import dev.merv.llm.LlmRegistry;
+import dev.merv.llm.lora.PeftAdapters;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -84,6 +87,7 @@ public final class Training {
     private final List<Consumer<StepRecord>> stepListeners;
     private final List<Consumer<Merv>> beforeTraining;
     private final List<Consumer<Merv>> afterTraining;
+    private final LoraConfig lora;
     private StageHandOff.Plan handOff;
 
     private Training(Builder b) {
@@ -101,8 +105,13 @@ public final class Training {
         this.stepListeners = List.copyOf(b.stepListeners);
         this.beforeTraining = List.copyOf(b.beforeTraining);
         this.afterTraining = List.copyOf(b.afterTraining);
+        this.lora = b.lora;
         // everything that can be checked without reading a tensor is checked here
         ConfigValidator.validate(config);
+        if (lora != null && !config.stage().trainsLlm()) {
+            throw new ConfigException("--lora.* trains adapters on the LLM, but stage " + config.stage() + " keeps the LLM"
+                    + " frozen (only projectors and fusion train); use LoRA in a stage that trains the LLM (finetune)");
+        }
         if (precision == Precision.FP16) {
             throw new IllegalArgumentException("precision fp16 is not supported for training (no loss scaling); use bf16"
                     + " or fp32");
@@ -124,10 +133,48 @@ public final class Training {
             }
         }
         boolean resuming = config.resume() || config.resumeFromCheckpoint() != null;
+        if (resuming) {
+            checkResumedAdapters();
+        }
         handOff = resuming ? StageHandOff.Plan.NONE
                 : StageHandOff.resolve(config.stage(), ArchSpecifier.parse(config.model().archSpecifier()),
                         config.pretrainedCheckpoint(), config.runDir(), handOffModules);
         return this;
+    }
+
+    /**
+     * A resumed run must have the adapters its checkpoint was trained with: a checkpoint of a LoRA run holds
+     * {@code adapter_config.json}, a full finetune's none. Compared before any tensor is read.
+     */
+    private void checkResumedAdapters() {
+        Path ckpt = config.resumeFromCheckpoint();
+        if (ckpt == null) {
+            if (!Files.exists(runDir().resolve("checkpoints").resolve("latest"))) {
+                return; // the trainer reports the missing checkpoint
+            }
+            ckpt = dev.merv.core.train.Checkpoints.latest(runDir());
+        }
+        if (!Files.isDirectory(ckpt)) {
+            return;
+        }
+        boolean has = PeftAdapters.present(ckpt);
+        if (lora == null && has) {
+            throw new ConfigException("resume from " + ckpt + ": it was trained with " + PeftAdapters.readConfig(ckpt)
+                    + "; give the same --lora.* flags");
+        }
+        if (lora != null && !has) {
+            throw new ConfigException("resume from " + ckpt + ": it was trained without LoRA (no "
+                    + PeftAdapters.CONFIG + "), this run has " + lora);
+        }
+        if (lora != null) {
+            LoraConfig was = PeftAdapters.readConfig(ckpt);
+            boolean same = was.r() == lora.r() && was.alpha() == lora.alpha() && was.dropout() == lora.dropout()
+                    && was.rslora() == lora.rslora() && new java.util.HashSet<>(was.targets()).equals(
+                            new java.util.HashSet<>(lora.targets()));
+            if (!same) {
+                throw new ConfigException("resume from " + ckpt + ": it was trained with " + was + ", this run has " + lora);
+            }
+        }
     }
 
     /** A run of the registered model {@code modelType} ({@code merv-base}, {@code merv-tiny}, ...) with the reference defaults. */
@@ -161,6 +208,11 @@ public final class Training {
 
     public boolean recompute() {
         return recompute;
+    }
+
+    /** The LoRA adapters this run trains on the LLM, or null for a full finetune. */
+    public LoraConfig lora() {
+        return lora;
     }
 
     public int loaderThreads() {
@@ -258,12 +310,15 @@ public final class Training {
             }
             try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
                 Merv merv = MervModels.build(m, weights, precision, MervModels.Purpose.TRAINING, manager, config.seed(),
-                        new Merv.Options());
+                        new Merv.Options(), lora);
                 merv.applyStage(config.stage());
                 StageHandOff.load(merv, handOff, manager);
                 return new MervTrainable(merv);
             }, source, runConfig)) {
                 writeRunFiles(trainer.runDir());
+                if (lora != null) {
+                    trainer.addCheckpointFiles(PeftAdapters.checkpointFiles(lora, baseModelName(), LLM_PREFIX));
+                }
                 if (handOff.loadsSomething() && console) {
                     System.out.println("stage " + config.stage() + ": " + handOff.modules() + " loaded from "
                             + handOff.checkpoint());
@@ -286,6 +341,16 @@ public final class Training {
                 ds.close();
             }
         }
+    }
+
+    /** Where the LLM's parameters sit in a MERV checkpoint. */
+    static final String LLM_PREFIX = "llm_backbone.llm.";
+
+    /** {@code base_model_name_or_path} of the run's adapters: the LLM's hub repo, else its checkpoint directory. */
+    private String baseModelName() {
+        String id = config.model().llmBackboneId();
+        var hub = LlmRegistry.spec(id).hub();
+        return hub != null ? hub.repo() : MervModels.llmDir(id, weights).toAbsolutePath().toString();
     }
 
     private void writeRunFiles(Path runDir) throws IOException {
@@ -348,6 +413,7 @@ public final class Training {
         private final List<Consumer<Merv>> beforeTraining = new ArrayList<>();
         private final List<Consumer<Merv>> afterTraining = new ArrayList<>();
         private final List<String[]> stageFields = new ArrayList<>();
+        private LoraConfig lora;
 
         private Builder(PretrainConfig config) {
             this.config = config;
@@ -502,6 +568,16 @@ public final class Training {
         /** Print the setup summary and the progress bar (default on). */
         public Builder console(boolean on) {
             this.console = on;
+            return this;
+        }
+
+        /**
+         * Train LoRA adapters on the LLM instead of the LLM itself (null: a full finetune, the default): the LLM's
+         * own weights stay frozen in the compute dtype, projectors and fusion train fully, every checkpoint holds
+         * the adapters in PEFT's layout too ({@code adapter_config.json}, {@code adapter_model.safetensors}).
+         */
+        public Builder lora(LoraConfig config) {
+            this.lora = config;
             return this;
         }
 

@@ -2,6 +2,7 @@ package dev.merv.examples;
 
 import dev.merv.core.config.ConfigCli;
 import dev.merv.core.config.Flags;
+import dev.merv.core.config.LoraConfig;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.model.Precision;
@@ -20,8 +21,9 @@ import java.util.Set;
  * {@code ./merv pretrain}: the reference's {@code pretrain_video.py} flags as they are (reference flag names,
  * bracket lists), plus merv's own flags for where weights are ({@code --weights_root DIR},
  * {@code --weights.<backbone id> DIR}) and how to run ({@code --precision bf16|fp32}, {@code --recompute},
- * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}). It only parses:
- * {@link Training} does the rest.
+ * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}) and LoRA on the LLM
+ * ({@code --lora.r 128 --lora.alpha 256 [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]},
+ * {@link LoraConfig}). It only parses: {@link Training} does the rest.
  */
 final class PretrainCommand {
 
@@ -36,8 +38,11 @@ final class PretrainCommand {
         List<String> rest = new ArrayList<>();
         Map<String, String> own = new LinkedHashMap<>();
         Map<String, Path> perBackbone = new LinkedHashMap<>();
+        Map<String, String> lora = new LinkedHashMap<>();
         for (Flags.Flag f : Flags.split(argv)) {
-            if (f.name().startsWith("weights.")) {
+            if (f.name().startsWith("lora.")) {
+                lora.put(f.name().substring("lora.".length()), f.value());
+            } else if (f.name().startsWith("weights.")) {
                 perBackbone.put(f.name().substring("weights.".length()), Path.of(f.value()));
             } else if (OWN.contains(f.name())) {
                 own.put(f.name(), f.value());
@@ -51,6 +56,9 @@ final class PretrainCommand {
         BackboneWeights weights = new BackboneWeights(o.has("weights_root") ? o.path("weights_root") : null,
                 explicitWeights(cfg.model(), perBackbone));
         Training.Builder b = Training.builder(cfg).weights(weights);
+        if (!lora.isEmpty()) {
+            b.lora(LoraConfig.fromFlags(lora));
+        }
         if (o.has("loader_threads")) {
             b.loaderThreads(o.getInt("loader_threads", 0));
         }

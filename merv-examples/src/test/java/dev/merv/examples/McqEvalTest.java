@@ -6,8 +6,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.merv.core.catalog.Catalog;
 import dev.merv.data.synth.SynthDataset;
-import dev.merv.eval.McqEval;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,89 +18,129 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code eval-mcq} on a benchmark in the reference's format (merv-reference.md §8.2) built from the
- * synthetic videos, run against the shared tiny pretrain run; and the prompt text itself.
+ * The evaluation commands on the shared tiny pretrain run and a benchmark in the reference's layout built from the
+ * synthetic videos: {@code eval-mcq} (both protocols, chunks), {@code eval-openended}, {@code eval-judge
+ * prepare|collect}, and {@code export} + {@code generate --weights.<id>} on the exported run. The protocols' rules are
+ * tested in merv-data ({@code dev.merv.eval}); these check that the commands only parse flags and call them.
  */
 class McqEvalTest {
 
     @Test
-    void promptIsTheReferenceNaiveStrategyTextForThreeOptions() {
-        String expected = "What colour is the moving shape? Select the correct answer from the following options."
-                + " Write your answer as only one of {A, B, C} and nothing else.\n\n"
-                + "    A. red\nB. green\nC. blue";
-        assertThat(McqEval.prompt("What colour is the moving shape?", List.of("red", "green", "blue"), false))
-                .isEqualTo(expected);
-        assertThat(McqEval.prompt("What colour is the moving shape?", List.of("red", "green", "blue"), true))
-                .isEqualTo("<video>\n" + expected);
-        assertThat(McqEval.prompt("Q?", List.of("x", "y", "z", "u", "v"), false))
-                .contains("only one of {A, B, C, D, E} and nothing else.\n\n    A. x\nB. y\nC. z\nD. u\nE. v")
-                .endsWith("E. v");
-    }
-
-    @Test
-    void evalMcqScoresEveryQuestionAndWritesTheResults(@TempDir Path tmp) throws Exception {
+    void evalMcqWritesTheReferencesFilesInChunks(@TempDir Path tmp) throws Exception {
         TinyRun run = TinyRun.get();
         Path bench = tmp.resolve("synth_mcq");
-        List<String> truth = writeBenchmark(run, bench, 4);
+        writeBenchmark(run, bench, 4);
         Path out = tmp.resolve("eval");
-        Launch r = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
-                "--weights_root", run.weights().toString(), "--out", out.toString());
-        assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("eval-mcq: synth_mcq accuracy").contains("mcq_results.json");
-
-        Path results = out.resolve("mcq_results.json");
-        assertThat(results).isRegularFile();
-        JsonObject o = JsonParser.parseString(Files.readString(results)).getAsJsonObject();
-        double acc = o.get("accuracy").getAsDouble();
-        assertThat(acc).isBetween(0.0, 1.0);
-        assertThat(o.get("total").getAsInt()).isEqualTo(4);
-        int correct = o.get("correct").getAsInt();
-        assertThat(acc).isEqualTo(correct / 4.0);
-        JsonArray preds = o.getAsJsonArray("predictions");
-        assertThat(preds).hasSize(4);
-        int counted = 0;
-        for (int i = 0; i < preds.size(); i++) {
-            JsonObject p = preds.get(i).getAsJsonObject();
-            assertThat(p.get("question_id").getAsString()).isEqualTo("q" + i);
-            assertThat(p.get("pred").getAsString()).isIn("A", "B", "C");
-            assertThat(p.get("answer").getAsString()).isEqualTo(truth.get(i));
-            boolean right = p.get("pred").getAsString().equals(p.get("answer").getAsString());
-            assertThat(p.get("correct").getAsBoolean()).isEqualTo(right);
-            counted += right ? 1 : 0;
+        for (int k = 0; k < 2; k++) {
+            Launch r = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
+                    "--weights_root", run.weights().toString(), "--out", out.toString(), "--num_chunks", "2",
+                    "--chunk_idx", String.valueOf(k), "--max_new_tokens", "4", "--precision", "fp32", "--devices", "cpu");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("eval-mcq: synth_mcq chunk " + k + " of 2: 2 questions, 2 answered now");
+            if (k == 0) {
+                assertThat(r.out()).contains("waiting for the other chunks");
+            } else {
+                assertThat(r.out()).contains("eval-mcq: synth_mcq accuracy").contains("synth_mcq_naive_pred_merge.jsonl");
+            }
         }
-        assertThat(counted).isEqualTo(correct);
-        // the scorer's rows are the reference prompt, one per option letter
-        JsonArray rows = JsonParser.parseString(Files.readString(out.resolve("mcq_rows.json"))).getAsJsonArray();
-        assertThat(rows).hasSize(12);
-        String human = rows.get(0).getAsJsonObject().getAsJsonArray("conversations").get(0).getAsJsonObject()
-                .get("value").getAsString();
-        assertThat(human).startsWith("What colour is the moving shape? Select the correct answer")
-                .endsWith("\n\n    A. " + options(0).get(0) + "\nB. " + options(0).get(1) + "\nC. " + options(0).get(2));
+        List<String> lines = Files.readAllLines(out.resolve("synth_mcq_naive_pred_merge.jsonl"));
+        assertThat(lines).hasSize(4);
+        JsonObject first = JsonParser.parseString(lines.get(0)).getAsJsonObject();
+        assertThat(first.keySet()).contains("pred", "answer_id", "answer", "question_text", "answer_char", "frame_indices",
+                "acc");
+        assertThat(out.resolve("synth_mcq_naive_gpt.json")).isRegularFile();
+
+        Launch lik = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
+                "--eval_dataset", "synth_mcq_token", "--weights_root", run.weights().toString(), "--out", out.toString(),
+                "--protocol", "likelihood", "--precision", "fp32", "--devices", "cpu");
+        assertThat(lik.code()).as(lik.err()).isZero();
+        List<String> liks = Files.readAllLines(out.resolve("synth_mcq_token_likelihood_pred_merge.jsonl"));
+        assertThat(liks).hasSize(4).allMatch(l -> l.contains("\"question_text\": \"<video>\\n"));
+
+        Launch bad = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
+                "--protocol", "vote");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("--protocol vote: expected one of generate, likelihood");
     }
 
     @Test
-    void aBenchmarkWithTooManyOptionsOrAMissingAnswerFailsNamingTheEntry(@TempDir Path tmp) throws Exception {
+    void openEndedAnswersGoThroughTheOfflineJudge(@TempDir Path tmp) throws Exception {
         TinyRun run = TinyRun.get();
-        Path bench = tmp.resolve("bad");
-        writeBenchmark(run, bench, 1);
-        JsonArray qs = JsonParser.parseString(Files.readString(bench.resolve("test_q.json"))).getAsJsonArray();
-        JsonObject q = qs.get(0).getAsJsonObject();
-        JsonArray six = new JsonArray();
-        List.of("a", "b", "c", "d", "e", "f").forEach(six::add);
-        q.add("options", six);
-        q.addProperty("num_option", 6);
+        Path bench = tmp.resolve("synth_oe");
+        Files.createDirectories(bench.resolve("videos"));
+        JsonArray qs = new JsonArray();
+        JsonArray as = new JsonArray();
+        for (int i = 0; i < 3; i++) {
+            Files.copy(run.video(i), bench.resolve("videos/v" + i + ".mp4"));
+            JsonObject q = new JsonObject();
+            q.addProperty("video_name", "v" + i);
+            q.addProperty("question_id", String.valueOf(i));
+            q.addProperty("question", "what is moving?");
+            qs.add(q);
+            JsonObject a = new JsonObject();
+            a.addProperty("question_id", String.valueOf(i));
+            a.addProperty("answer", "a shape");
+            as.add(a);
+        }
         Files.writeString(bench.resolve("test_q.json"), qs.toString());
-        Launch r = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
-                "--weights_root", run.weights().toString(), "--out", tmp.resolve("o").toString());
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("test_q.json").contains("q0").contains("at most 5 options");
+        Files.writeString(bench.resolve("test_a.json"), as.toString());
+        Path out = tmp.resolve("eval");
+        Launch r = Launch.run("eval-openended", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
+                "--weights_root", run.weights().toString(), "--out", out.toString(), "--max_new_tokens", "4",
+                "--batch_size", "2", "--precision", "fp32", "--devices", "cpu");
+        assertThat(r.code()).as(r.err()).isZero();
+        Path merge = out.resolve("synth_oe_pred_merge.jsonl");
+        assertThat(r.out()).contains("predictions in " + merge);
+        assertThat(Files.readAllLines(merge)).hasSize(3).allMatch(l -> l.contains("\"mixer_value\": ["));
 
-        writeBenchmark(run, bench, 1);
-        Files.writeString(bench.resolve("test_a.json"), "[]");
-        Launch r2 = Launch.run("eval-mcq", "--run", run.runDir().toString(), "--benchmark", bench.toString(),
-                "--weights_root", run.weights().toString(), "--out", tmp.resolve("o").toString());
-        assertThat(r2.code()).isEqualTo(2);
-        assertThat(r2.err()).contains("test_a.json").contains("no answer for question_id q0");
+        Launch prep = Launch.run("eval-judge", "prepare", "--pred", merge.toString());
+        assertThat(prep.code()).as(prep.err()).isZero();
+        Path requests = out.resolve("synth_oe_gpt_batch_input.jsonl");
+        assertThat(prep.out()).contains("3 requests").contains(requests.toString());
+        assertThat(Files.readAllLines(requests)).hasSize(3);
+
+        Path replies = tmp.resolve("batch_output.jsonl");
+        Files.write(replies, List.of(reply("0", "{'pred': 'yes', 'score': 4}"), reply("1", "not a dict")));
+        Launch col = Launch.run("eval-judge", "collect", "--pred", merge.toString(), "--replies", replies.toString());
+        assertThat(col.code()).as(col.err()).isZero();
+        assertThat(col.out()).contains("accuracy 33.33% (yes 1, no 2), mean score 1.333;"
+                + " 1 unparseable and 1 missing replies counted as no/0");
+        assertThat(out.resolve("synth_oe_gpt.json")).isRegularFile();
+
+        Launch wrong = Launch.run("eval-judge", "send", "--pred", merge.toString());
+        assertThat(wrong.code()).isEqualTo(2);
+        assertThat(wrong.err()).contains("'prepare' or 'collect'");
+    }
+
+    @Test
+    void anExportedRunGeneratesWithBackbonesNamedOneByOne(@TempDir Path tmp) {
+        TinyRun run = TinyRun.get();
+        Path out = tmp.resolve("reference-layout");
+        Launch e = Launch.run("export", "--run", run.runDir().toString(), "--out", out.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(e.out()).contains("checkpoints/latest-checkpoint.pt".replace('/', java.io.File.separatorChar));
+        assertThat(out.resolve("checkpoints/latest-checkpoint.pt")).isRegularFile();
+        // an exported run has no weights.json: name each backbone
+        List<String> argv = new ArrayList<>(List.of("generate", "--run", out.toString(), "--video", run.video(0).toString(),
+                "--prompt", "What colour is it?", "--max_new_tokens", "3", "--precision", "fp32", "--start", "0.5", "--end",
+                "2"));
+        for (String id : List.of(Catalog.TINY_LANGUAGEBIND, Catalog.TINY_DINOV2, Catalog.TINY_HIERA, Catalog.TINY_SIGLIP,
+                Catalog.TINY_LLAMA2)) {
+            argv.add("--weights." + id);
+            argv.add(run.weights().resolve(id).toString());
+        }
+        Launch g = Launch.run(argv.toArray(String[]::new));
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out()).endsWith(System.lineSeparator());
+        Launch unknown = Launch.run("generate", "--run", out.toString(), "--prompt", "hi", "--weights.no-such-encoder", "/x");
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("--weights.no-such-encoder names no backbone id");
+    }
+
+    private static String reply(String id, String content) {
+        return "{\"id\": \"r" + id + "\", \"custom_id\": \"" + id + "\", \"response\": {\"status_code\": 200, \"body\":"
+                + " {\"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \""
+                + content.replace("\"", "\\\"") + "\"}}]}}, \"error\": null}";
     }
 
     /** Three colours per question: the true one at a rotating position, two others. */
@@ -109,8 +149,8 @@ class McqEvalTest {
     }
 
     /**
-     * Writes {@code n} colour questions about the run's synthetic videos in the reference layout; returns the
-     * answer letters.
+     * Writes {@code n} colour questions about the run's synthetic videos in the reference layout (each with a
+     * {@code time} window); returns the answer letters.
      */
     static List<String> writeBenchmark(TinyRun run, Path bench, int n) throws Exception {
         Files.createDirectories(bench.resolve("videos"));
@@ -147,6 +187,10 @@ class McqEvalTest {
             opts.forEach(o::add);
             q.add("options", o);
             q.addProperty("num_option", 3);
+            JsonArray time = new JsonArray();
+            time.add(0.5);
+            time.add(2.5);
+            q.add("time", time);
             qs.add(q);
             JsonObject a = new JsonObject();
             a.addProperty("question_id", "q" + i);

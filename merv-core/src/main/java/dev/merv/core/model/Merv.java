@@ -13,6 +13,7 @@ import dev.merv.core.fusion.FusionContext;
 import dev.merv.core.fusion.FusionResult;
 import dev.merv.core.fusion.FusionType;
 import dev.merv.core.fusion.Fusions;
+import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
 import dev.merv.core.nn.ModuleList;
 import dev.merv.core.nn.Param;
@@ -227,13 +228,19 @@ public final class Merv {
 
     /**
      * Sets what trains in {@code stage} (§1.4): encoders are always frozen; projectors and fusion always
-     * train; the LLM trains in every stage but {@code align}. The fusion's dead parameters (W8) are frozen
+     * train; the LLM trains in every stage but {@code align}, and when it carries adapters (LoRA) only they
+     * train while its own weights stay frozen. The fusion's dead parameters (W8) are frozen
      * too: they never receive a gradient, so this changes no output. {@code full-finetune} is not
      * implemented (as in the reference).
      */
     public void applyStage(Stage stage) {
         List<String> trains = stage.trainableModules();
         root.children().forEach((key, module) -> module.setTrainable(trains.contains(key)));
+        Map<String, Param> adapters = llm.module() == null ? Map.of() : Linear.adapterParameters(llm.module());
+        if (!adapters.isEmpty()) {
+            llm.module().setTrainable(false);
+            adapters.values().forEach(p -> p.setTrainable(trains.contains("llm_backbone")));
+        }
         Map<String, Param> fp = fusion.namedParameters();
         for (String dead : fusion.unusedParameters()) {
             fp.get(dead).setTrainable(false);
@@ -275,6 +282,27 @@ public final class Merv {
      * batch's manager (or the manager of the arrays the LLM's {@code embed} returns).
      */
     public SplicedInputs splice(MervBatch batch) {
+        return splice(batch, null);
+    }
+
+    /**
+     * Runs every encoder (no autograd) on {@code pixels}, one tensor per encoder with a leading batch axis,
+     * and returns each encoder's features {@code [B, T', N, C]}. With {@link #splice(MervBatch, List)} this lets
+     * an evaluation encode each video once however many questions ask about it.
+     */
+    public List<NDArray> encode(List<NDArray> pixels) {
+        if (pixels.size() != encoders.size()) {
+            throw new IllegalArgumentException("pixels for " + pixels.size() + " encoders, the model has " + encoders.size());
+        }
+        return runEncoders(pixels, (int) pixels.get(0).getShape().get(0));
+    }
+
+    /**
+     * {@link #splice(MervBatch)} with the encoders' features given ({@link #encode}: one row per multimodal
+     * row of the batch, in {@code multimodalIndices} order; null = run the encoders on the batch's pixels).
+     * The splice takes ownership of the given feature arrays.
+     */
+    public SplicedInputs splice(MervBatch batch, List<NDArray> encoded) {
         NDManager mgr = batch.manager();
         NDArray ids = batch.inputIds();
         NDArray mask = batch.attentionMask();
@@ -288,12 +316,23 @@ public final class Merv {
             Arrays.setAll(order, i -> i);
             return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of(), batch.maskLayout());
         }
-        if (batch.pixels().size() != encoders.size()) {
+        if (encoded == null && batch.pixels().size() != encoders.size()) {
             throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
                     + encoders.size());
         }
+        if (encoded != null && encoded.size() != encoders.size()) {
+            throw new IllegalArgumentException("features for " + encoded.size() + " encoders, the model has " + encoders.size());
+        }
+        if (encoded != null) {
+            for (int i = 0; i < encoded.size(); i++) {
+                if (encoded.get(i).getShape().get(0) != mm.length) {
+                    throw new IllegalArgumentException("features of encoder " + i + " have " + encoded.get(i).getShape().get(0)
+                            + " rows but the batch has " + mm.length + " multimodal rows");
+                }
+            }
+        }
         Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
-        List<NDArray> features = runEncoders(batch.pixels(), mm.length);
+        List<NDArray> features = encoded == null ? runEncoders(batch.pixels(), mm.length) : new ArrayList<>(encoded);
         List<NDArray> projected = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
             NDArray f = features.get(i);

@@ -40,6 +40,11 @@ public abstract class Module {
         return module;
     }
 
+    /** Removes a child added with {@link #child} (e.g. an adapter taken off a layer); returns it, or null. */
+    protected Module removeChild(String name) {
+        return children.remove(name);
+    }
+
     public Map<String, Module> children() {
         return Collections.unmodifiableMap(children);
     }

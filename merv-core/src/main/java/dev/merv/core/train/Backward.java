@@ -19,16 +19,21 @@ final class Backward {
     private Backward() {}
 
     /**
-     * Whether backward can run from {@code x}. DJL's {@code requiresGrad} answers false for non-leaf
-     * tensors that do have a grad_fn, so the grad_fn is checked as well.
+     * Back-propagates {@code grad} from {@code x} if {@code x} is in the autograd graph, and says whether it was.
+     * Asked directly, DJL answers {@code requiresGrad} false for every non-leaf tensor and dereferences a null
+     * grad_fn when asked its name (a JVM crash, e.g. for the embeddings of a text-only micro-batch when the LLM is
+     * frozen or carries LoRA adapters); libtorch itself refuses a tensor outside the graph with an error.
      */
-    static boolean inGraph(NDArray x) {
-        PtNDArray p = (PtNDArray) x;
-        if (JniUtils.requiresGrad(p)) {
+    static boolean backwardIfInGraph(NDArray x, NDArray grad) {
+        try {
+            JniUtils.backward((PtNDArray) x, (PtNDArray) grad, false, false);
             return true;
+        } catch (ai.djl.engine.EngineException e) {
+            if (String.valueOf(e.getMessage()).contains("does not require grad")) {
+                return false;
+            }
+            throw e;
         }
-        String fn = JniUtils.getGradientFunctionNames(p);
-        return fn != null && !fn.isEmpty();
     }
 
     /**
@@ -62,10 +67,8 @@ final class Backward {
         }
         NDScope.unregister(value); // it outlives the recomputing caller's scope
         value.attach(step);
-        if (inGraph(loss32)) {
-            try (NDArray seed = Torch.scalar(step, weight, ScalarType.FLOAT32).reshape(loss32.getShape())) {
-                JniUtils.backward((PtNDArray) loss32, (PtNDArray) seed, false, false);
-            }
+        try (NDArray seed = Torch.scalar(step, weight, ScalarType.FLOAT32).reshape(loss32.getShape())) {
+            backwardIfInGraph(loss32, seed);
         }
         if (loss32 != loss) {
             loss32.close();
@@ -151,9 +154,7 @@ final class Backward {
                 layerDone.accept(i);
             }
             if (gradOut != null) {
-                if (inGraph(h0)) {
-                    JniUtils.backward((PtNDArray) h0, gradOut, false, false);
-                }
+                backwardIfInGraph(h0, gradOut);
                 gradOut.close();
             }
             return result;

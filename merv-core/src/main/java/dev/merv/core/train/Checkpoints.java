@@ -130,6 +130,27 @@ public final class Checkpoints {
     }
 
     /**
+     * Files a recipe adds to every checkpoint beside {@code model.safetensors} (LoRA's PEFT adapter files),
+     * written into the checkpoint's temporary directory before it is committed.
+     */
+    @FunctionalInterface
+    public interface ExtraFiles {
+        /**
+         * @param dir the checkpoint being written (renamed into place once everything is in it)
+         * @param weights every trainable tensor in fp32 under its model name, as {@code model.safetensors} holds them
+         */
+        void write(Path dir, Map<String, NDArray> weights);
+    }
+
+    /** {@link #writeModel} and then each of {@code extras}. */
+    static void writeModel(Path tmp, Map<String, NDArray> weights, List<ExtraFiles> extras) {
+        writeModel(tmp, weights);
+        for (ExtraFiles e : extras) {
+            e.write(tmp, weights);
+        }
+    }
+
+    /**
      * Finishes a checkpoint: {@code state.json}, the run's configuration files, then the atomic rename,
      * the {@code latest} pointer and rotation. Returns the checkpoint directory.
      */

@@ -7,6 +7,8 @@ import dev.merv.core.nn.Param;
 import dev.merv.core.projector.ArchSpecifier;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.core.weights.WeightLoader;
+import dev.merv.core.weights.WeightSource;
+import dev.merv.core.weights.torch.ReferenceCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +29,10 @@ import java.util.Map;
  *       parity; a list of modules given to {@link #resolve} changes it).
  *   <li>{@code second_finetune} loads projectors, LLM and fusion from {@code --pretrained_checkpoint}.
  * </ul>
+ *
+ * The starting checkpoint is a merv checkpoint directory or a reference {@code .pt} ({@code --pretrained_checkpoint}
+ * naming one of the Python reference's checkpoints): its {@code model} dict's modules are read as data
+ * ({@link ReferenceCheckpoint}, legacy {@code adapter} / single {@code projector} keys included).
  *
  * Everything is resolved before any weight is read: a missing or ambiguous align run fails first.
  */
@@ -81,8 +87,15 @@ public final class StageHandOff {
                     .getFileName() + " (is it a merv checkpoint directory?)");
         }
         if (!Files.isDirectory(ckpt)) {
-            throw new IllegalArgumentException("starting checkpoint " + ckpt + ": only merv checkpoint directories"
-                    + " (checkpoints/step-.../) can be loaded here");
+            // a reference checkpoint (.pt): its model dict must hold every module the stage takes over
+            try (ReferenceCheckpoint ref = ReferenceCheckpoint.open(ckpt)) {
+                List<String> absent = new ArrayList<>(modules);
+                absent.removeAll(ref.modules());
+                if (!absent.isEmpty()) {
+                    throw new IllegalArgumentException("starting checkpoint " + ckpt + " holds " + ref.modules()
+                            + " but stage " + stage + " loads " + modules + " (missing " + absent + ")");
+                }
+            }
         }
         return new Plan(ckpt, modules);
     }
@@ -95,8 +108,10 @@ public final class StageHandOff {
         if (!plan.loadsSomething()) {
             return;
         }
-        Path file = Checkpoints.modelFile(plan.checkpoint());
-        try (SafeTensors st = SafeTensors.open(file)) {
+        boolean reference = !Files.isDirectory(plan.checkpoint());
+        Path file = reference ? plan.checkpoint() : Checkpoints.modelFile(plan.checkpoint());
+        try (WeightSourceFile st = reference ? new WeightSourceFile(ReferenceCheckpoint.open(file))
+                : new WeightSourceFile(SafeTensors.open(file))) {
             Map<String, Param> table = new LinkedHashMap<>();
             List<String> missing = new ArrayList<>();
             for (String module : plan.modules()) {
@@ -114,6 +129,50 @@ public final class StageHandOff {
                         + ": " + missing.subList(0, Math.min(8, missing.size())) + (missing.size() > 8 ? " ..." : ""));
             }
             WeightLoader.load(st, table, manager, null, true, n -> true);
+        }
+    }
+
+    /** A merv {@code model.safetensors} or a reference {@code .pt} (model dict, merv's names), closed together. */
+    private record WeightSourceFile(WeightSource source, AutoCloseable file) implements WeightSource, AutoCloseable {
+        WeightSourceFile(SafeTensors st) {
+            this(st, st);
+        }
+
+        WeightSourceFile(ReferenceCheckpoint ck) {
+            this(ck, ck);
+        }
+
+        boolean contains(String name) {
+            return source.names().contains(name);
+        }
+
+        @Override
+        public java.util.Set<String> names() {
+            return source.names();
+        }
+
+        @Override
+        public dev.merv.core.weights.TensorInfo info(String name) {
+            return source.info(name);
+        }
+
+        @Override
+        public ai.djl.ndarray.NDArray load(String name, NDManager m, dev.merv.core.torch.ScalarType as) {
+            return source.load(name, m, as);
+        }
+
+        @Override
+        public String describe() {
+            return source.describe();
+        }
+
+        @Override
+        public void close() {
+            try {
+                file.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + source.describe(), e);
+            }
         }
     }
 }

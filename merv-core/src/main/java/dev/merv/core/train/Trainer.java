@@ -56,7 +56,13 @@ import java.util.function.Function;
  * optimizer state and rank 0 a gathered fp32 copy of the trainable weights in host memory ({@code 4*Pt};
  * nothing extra on its device). For a 7B LLM in
  * bf16 on 8 replicas: 28 GB + 14 GB + buckets. {@code TrainerMemoryTest} checks the formula against a
- * measured peak.
+ * measured peak. {@link MemoryPlan} works the formula out for a model built empty.
+ *
+ * <p>With LoRA on the LLM (merv-llm's {@code dev.merv.llm.lora.Lora}) the LLM's own weights are frozen: they
+ * count in {@code Pf} at {@code cf = c} (held in the compute dtype, no gradient, no optimizer state), and
+ * {@code Pt} is only the adapters plus projectors and fusion. For Llama-2-7B with r = 128 on every linear layer
+ * that is 13.5 GB of bf16 base weights and 0.32 B adapter elements, whose state is {@code 16*Pt/N} = 5.1 GB on
+ * one device.
  *
  * @param <B> the micro-batch type
  */
@@ -94,6 +100,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private long lastCheckpointStep = -1;
     private boolean closed;
     private java.util.function.Consumer<StepRecord> listener = r -> { };
+    private final List<Checkpoints.ExtraFiles> extraFiles = new ArrayList<>();
 
     /**
      * @param runConfig the run's configuration as its recipe writes it (for MERV, the reference's full
@@ -239,7 +246,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             try (NDManager m = NDManager.newBaseManager(Device.cpu()); var ng = Torch.noGrad()) {
                 Map<String, NDArray> weights = rep.shard.gatherMastersToHost(collective, r == 0, m);
                 if (r == 0) {
-                    Checkpoints.writeModel(tmp, weights);
+                    Checkpoints.writeModel(tmp, weights, extraFiles);
                 }
             }
             return null;
@@ -319,6 +326,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 c[0], c[1])));
         sb.append(String.format(Locale.ROOT, "   total                    trainable %,14d   frozen %,14d%n", trainable,
                 frozen));
+        sb.append(adapterSummary());
         sb.append(String.format(Locale.ROOT, "   devices %s -> %d replica(s); global batch %d = per-device %d x %d replicas x %d"
                 + " accumulation%n", devices, plan.replicas(), plan.globalBatch(), plan.perDeviceBatch(), plan.replicas(),
                 plan.accumulation()));
@@ -338,6 +346,35 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                     stepInEpoch));
         }
         return sb.toString();
+    }
+
+    /**
+     * With LoRA adapters (PEFT's {@code lora_A}/{@code lora_B} names), one line of adapter vs frozen base counts of
+     * the module that carries them and the optimizer state they need; empty otherwise.
+     */
+    private String adapterSummary() {
+        Map<String, Param> params = replicas.get(0).model.parameters();
+        long adapters = 0;
+        String owner = null;
+        for (Map.Entry<String, Param> e : params.entrySet()) {
+            if (e.getValue().trainable() && (e.getKey().contains(".lora_A.") || e.getKey().contains(".lora_B."))) {
+                adapters += e.getValue().numel();
+                owner = e.getKey().substring(0, e.getKey().indexOf('.'));
+            }
+        }
+        if (owner == null) {
+            return "";
+        }
+        long base = 0;
+        for (Map.Entry<String, Param> e : params.entrySet()) {
+            if (!e.getValue().trainable() && e.getKey().startsWith(owner + ".")) {
+                base += e.getValue().numel();
+            }
+        }
+        MemoryPlan plan = MemoryPlan.of(params, cfg.precision, devices.size(), cfg.bucketCapElements);
+        return String.format(Locale.ROOT, "   LoRA: %s adapters %,d trainable, its own weights %,d frozen (%s, no optimizer"
+                + " state); all trainables' state 16 x %,d / %d = %.1f MiB per replica%n", owner, adapters, base,
+                cfg.precision, plan.trainable(), plan.replicas(), plan.optimizerStateBytes() / 1048576.0);
     }
 
     /** Runs {@code task(rank)} on every replica thread and returns the results in rank order. */
@@ -373,6 +410,11 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             throw new IllegalStateException(failure);
         }
         return out;
+    }
+
+    /** Adds files of the recipe's own to every checkpoint (e.g. LoRA's PEFT adapter files); see {@link Checkpoints.ExtraFiles}. */
+    public void addCheckpointFiles(Checkpoints.ExtraFiles files) {
+        extraFiles.add(files);
     }
 
     /** Called on the driving thread after every optimizer step (metrics sinks, probes). */

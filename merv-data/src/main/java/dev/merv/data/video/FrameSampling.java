@@ -29,6 +29,42 @@ public final class FrameSampling {
     }
 
     /**
+     * The frames the reference's loader samples from a clip window of a video with {@code n} frames at
+     * {@code avgFps}: with an {@code end_frame}, {@code linspace(0, min(n-1, end_frame), k)}; otherwise
+     * {@code linspace(start*fps, min(n-1, end*fps - 1), k)} with start 0 and end {@code n/fps} by
+     * default ({@link #videoIndices} is the whole-video case). Every index must be a frame of the video:
+     * a window that starts past the end (or ends before its start so that an index falls below 0) fails
+     * naming the window and the frame, where the reference's decoder would fail on the batch.
+     */
+    public static int[] indices(int n, double avgFps, int k, ClipWindow window) {
+        if (n <= 0) {
+            throw new IllegalArgumentException("a video with " + n + " frames has nothing to sample");
+        }
+        if (window == null || window.whole()) {
+            return videoIndices(n, avgFps, k);
+        }
+        int[] idx;
+        if (window.endFrame() != null) {
+            idx = linspaceInt(0, Math.min(n - 1, (double) window.endFrame()), k);
+        } else {
+            if (!(avgFps > 0) || !Double.isFinite(avgFps)) {
+                throw new IllegalArgumentException("clip window " + window + ": the video's frame rate is unknown ("
+                        + avgFps + "), so seconds cannot be mapped to frames");
+            }
+            double start = window.startSec() == null ? 0 : window.startSec();
+            double end = window.endSec() == null ? n / avgFps : window.endSec();
+            idx = linspaceInt(start * avgFps, Math.min(n - 1, end * avgFps - 1), k);
+        }
+        for (int i : idx) {
+            if (i < 0 || i >= n) {
+                throw new IllegalArgumentException("clip window " + window + " selects frame " + i + " of a " + n
+                        + "-frame video at " + avgFps + " fps");
+            }
+        }
+        return idx;
+    }
+
+    /**
      * {@code numpy.linspace(start, stop, num).astype(int)}: {@code value_k = k*step + start} with
      * {@code step = (stop-start)/(num-1)}, the last value set exactly to {@code stop}, then truncated
      * toward zero.

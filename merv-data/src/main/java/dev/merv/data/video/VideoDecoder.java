@@ -1,36 +1,57 @@
 package dev.merv.data.video;
 
+import static org.bytedeco.ffmpeg.global.avcodec.AVDISCARD_DEFAULT;
+import static org.bytedeco.ffmpeg.global.avcodec.AVDISCARD_NONREF;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_AV1;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_H264;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_HEVC;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG1VIDEO;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG2VIDEO;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MPEG4;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_VP8;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_VP9;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_PKT_FLAG_DISCARD;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_PKT_FLAG_KEY;
-import static org.bytedeco.ffmpeg.global.avcodec.avcodec_flush_buffers;
-import static org.bytedeco.ffmpeg.global.avformat.AVSEEK_FLAG_BACKWARD;
-import static org.bytedeco.ffmpeg.global.avformat.av_seek_frame;
-import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
-import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_alloc_context3;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_decoder;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_flush_buffers;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_open2;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_parameters_to_context;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_receive_frame;
 import static org.bytedeco.ffmpeg.global.avcodec.avcodec_send_packet;
+import static org.bytedeco.ffmpeg.global.avformat.AVSEEK_FLAG_BACKWARD;
 import static org.bytedeco.ffmpeg.global.avformat.av_find_best_stream;
 import static org.bytedeco.ffmpeg.global.avformat.av_read_frame;
+import static org.bytedeco.ffmpeg.global.avformat.av_seek_frame;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_close_input;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_find_stream_info;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_open_input;
+import static org.bytedeco.ffmpeg.global.avutil.AVCOL_RANGE_JPEG;
+import static org.bytedeco.ffmpeg.global.avutil.AVCOL_SPC_UNSPECIFIED;
+import static org.bytedeco.ffmpeg.global.avutil.AVCOL_SPC_YCGCO;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
+import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ411P;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ420P;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ422P;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ440P;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUVJ444P;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_unref;
 import static org.bytedeco.ffmpeg.global.avutil.av_q2d;
 import static org.bytedeco.ffmpeg.global.avutil.av_strerror;
 import static org.bytedeco.ffmpeg.global.swscale.SWS_AREA;
 import static org.bytedeco.ffmpeg.global.swscale.SWS_BILINEAR;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_CS_DEFAULT;
 import static org.bytedeco.ffmpeg.global.swscale.sws_freeContext;
+import static org.bytedeco.ffmpeg.global.swscale.sws_getCoefficients;
 import static org.bytedeco.ffmpeg.global.swscale.sws_getContext;
 import static org.bytedeco.ffmpeg.global.swscale.sws_scale;
+import static org.bytedeco.ffmpeg.global.swscale.sws_setColorspaceDetails;
 
 import dev.merv.core.model.Frame;
 import dev.merv.data.check.SampleException;
@@ -41,6 +62,7 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
 import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
+import org.bytedeco.ffmpeg.avcodec.AVCodecParameters;
 import org.bytedeco.ffmpeg.avcodec.AVPacket;
 import org.bytedeco.ffmpeg.avformat.AVFormatContext;
 import org.bytedeco.ffmpeg.avformat.AVStream;
@@ -57,17 +79,24 @@ import org.bytedeco.javacpp.PointerPointer;
  * Decodes sampled RGB frames of a video file with FFmpeg (libavformat/libavcodec/libswscale
  * through the bytedeco presets).
  *
- * <p>The file is opened once and decoded forward; only frames at a sampled index are converted to
- * RGB and decoding stops after the last one. There is no seek per frame (that would re-decode from
- * the previous key frame each time); for long videos ({@link Options#keyframeSkip}) whole GOPs
- * without a sampled frame are jumped over, one seek per skipped stretch, with frame indices taken
- * from a timestamp map so they equal a sequential decode's. Memory per video is the decoder's own
- * reference frames plus {@code K} RGB frames at the stored resolution (or at most
- * {@link Options#maxFrameSide} on the long side when that cap is set).
+ * <p>A sampled decode plans before it decodes: one demuxing pass reads every packet's timestamps and
+ * key flag ({@link PacketIndex}, no decoding), which fixes each frame's index (the rank of its
+ * presentation timestamp, the presentation-order index a sequential decode counts) and where the key
+ * frames are. Decoding then only moves forward ({@link DecodePlan}): up to each sampled frame, jumping
+ * to the key frame before the next sampled frame when that skips packets nothing needs, so no packet
+ * is decoded twice; unsampled pictures that no other picture references are dropped by the decoder
+ * before they are decoded, where the codec allows that exactly ({@link NonReferenceRule}); only
+ * sampled frames are converted to RGB, and decoding stops after the last one. Frames are identical to
+ * a sequential decode's; any inconsistency (missing or duplicate timestamps, a demuxer that returns
+ * packets in another order, a sampled frame that does not come out) falls back to the sequential
+ * decode. Memory per video is the decoder's own reference frames plus {@code K} RGB frames at the
+ * stored resolution (or at most {@link Options#maxFrameSide} on the long side when that cap is set).
  *
  * <p>Colour conversion uses swscale with {@code SWS_BILINEAR} flags, the same call PyAV's
- * {@code to_ndarray(format="rgb24")} makes, so frames agree with the reference fixture's frames
- * up to decoder differences. Thread-safe: each call opens its own FFmpeg contexts.
+ * {@code to_ndarray(format="rgb24")} makes, with the frame's own YCbCr matrix and range (full-range
+ * video stays full range), as the reference's decoder converts. A display-matrix rotation is applied
+ * as the reference's decoder applies it ({@link DisplayRotation}). Thread-safe: each call opens its own
+ * FFmpeg contexts.
  */
 public final class VideoDecoder {
 
@@ -85,33 +114,46 @@ public final class VideoDecoder {
      * @param decoderThreads threads inside one decoder (1 keeps the loader's sample-level
      *     parallelism efficient; 0 lets FFmpeg choose)
      * @param timeoutNanos per-video budget; the decode fails with {@link SkipReason#TIMEOUT} when
-     *     exceeded (checked between packets)
+     *     exceeded (checked once per demuxed packet, the indexing pass included)
      * @param clock how elapsed time is measured
      * @param maxFrameSide 0 keeps the stored resolution (parity); otherwise frames whose long side
      *     is larger are downscaled (area filter) while converting, which bounds memory for very large
      *     videos but changes what the encoders' resizes see
-     * @param keyframeSkip for long videos, jump over whole GOPs that hold no sampled frame (seek to
-     *     the key frame before the next sampled frame, then decode forward); frames are identical to
-     *     a sequential decode, any inconsistency falls back to the sequential decode
-     * @param seekMinFrames videos with fewer frames are always decoded sequentially (the extra
-     *     demuxing pass that maps timestamps to frame indices does not pay off for short clips)
+     * @param seekKeyFrames jump forward to the key frame before the next sampled frame when that skips
+     *     packets no sampled frame needs
+     * @param dropNonReference let the decoder drop unsampled pictures nothing references, where exact
+     *     for the codec
      */
     public record Options(int decoderThreads, long timeoutNanos, DecodeClock clock, int maxFrameSide,
-            boolean keyframeSkip, int seekMinFrames) {
+            boolean seekKeyFrames, boolean dropNonReference) {
         public static Options defaults() {
-            return new Options(1, 60_000_000_000L, DecodeClock.SYSTEM, 0, true, 256);
+            return new Options(1, 60_000_000_000L, DecodeClock.SYSTEM, 0, true, true);
         }
 
         public Options withTimeout(long nanos, DecodeClock clock) {
-            return new Options(decoderThreads, nanos, clock, maxFrameSide, keyframeSkip, seekMinFrames);
+            return new Options(decoderThreads, nanos, clock, maxFrameSide, seekKeyFrames, dropNonReference);
         }
 
-        public Options withKeyframeSkip(boolean skip, int minFrames) {
-            return new Options(decoderThreads, timeoutNanos, clock, maxFrameSide, skip, minFrames);
+        /** Which planned-decode savings are on; both off decodes every frame up to the last sampled one. */
+        public Options withPlan(boolean seekKeyFrames, boolean dropNonReference) {
+            return new Options(decoderThreads, timeoutNanos, clock, maxFrameSide, seekKeyFrames, dropNonReference);
+        }
+
+        /** Decodes every frame forward up to the last sampled one, without indexing the file first. */
+        public Options sequential() {
+            return withPlan(false, false);
         }
 
         public Options withMaxFrameSide(int side) {
-            return new Options(decoderThreads, timeoutNanos, clock, side, keyframeSkip, seekMinFrames);
+            return new Options(decoderThreads, timeoutNanos, clock, side, seekKeyFrames, dropNonReference);
+        }
+
+        public Options withDecoderThreads(int threads) {
+            return new Options(threads, timeoutNanos, clock, maxFrameSide, seekKeyFrames, dropNonReference);
+        }
+
+        boolean planned() {
+            return seekKeyFrames || dropNonReference;
         }
     }
 
@@ -134,14 +176,18 @@ public final class VideoDecoder {
      * ({@link FrameSampling#videoIndices}).
      */
     public SampledVideo decodeSampled(Path file, int k) throws SampleException {
-        try (Session s = open(file)) {
+        DecodeClock.Timer timer = options.clock().start();
+        try (Session s = open(file, timer)) {
+            PacketIndex packets = options.planned() && s.plannable() ? s.indexPackets() : null;
+            int numFrames = s.frameCount();
             // the reference decodes GIFs with PIL and samples linspace(0, N-1, K) without the fps rule
             boolean gif = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif");
-            int[] idx = FrameSampling.videoIndices(s.numFrames, gif ? 0 : s.avgFps, k);
-            if (options.keyframeSkip() && s.numFrames >= options.seekMinFrames()) {
-                Frame[] skipped = s.decodeSkippingGops(idx);
-                if (skipped != null) {
-                    return new SampledVideo(List.of(skipped), idx, s.numFrames, s.avgFps, s.decoded);
+            int[] idx = FrameSampling.videoIndices(numFrames, gif ? 0 : s.avgFps, k);
+            if (packets != null) {
+                // a container frame count that disagrees with the frames leaves frame identity in doubt
+                Frame[] planned = packets.size() == numFrames ? s.decodePlanned(packets, idx) : null;
+                if (planned != null) {
+                    return new SampledVideo(List.of(planned), idx, numFrames, s.avgFps, s.decoded);
                 }
                 s.restart();
             }
@@ -158,15 +204,15 @@ public final class VideoDecoder {
             }, index -> next[0] < k && idx[next[0]] == index);
             if (next[0] < k) {
                 throw new SampleException(SkipReason.CORRUPT, file + ": stream ended after " + s.decoded
-                        + " decoded frames, but frame " + idx[next[0]] + " of " + s.numFrames + " declared was sampled");
+                        + " decoded frames, but frame " + idx[next[0]] + " of " + numFrames + " declared was sampled");
             }
-            return new SampledVideo(List.of(frames), idx, s.numFrames, s.avgFps, s.decoded);
+            return new SampledVideo(List.of(frames), idx, numFrames, s.avgFps, s.decoded);
         }
     }
 
     /** Decodes the first frame (used for still images FFmpeg can read but ImageIO cannot). */
     public Frame decodeFirst(Path file) throws SampleException {
-        try (Session s = open(file)) {
+        try (Session s = open(file, options.clock().start())) {
             Frame[] out = new Frame[1];
             s.decode(0, (index, frame) -> {
                 if (index == 0) {
@@ -181,28 +227,35 @@ public final class VideoDecoder {
     }
 
     /**
-     * Decodes every frame and converts each to RGB (the naive approach; the benchmark's baseline).
-     * Returns the number of frames.
+     * Decodes every frame in order and converts each to RGB (the reference every planned decode must
+     * equal). Returns the number of frames.
      */
     public int decodeAll(Path file, Consumer<Frame> sink) throws SampleException {
-        try (Session s = open(file)) {
+        try (Session s = open(file, options.clock().start())) {
             s.decode(Integer.MAX_VALUE, (index, frame) -> sink.accept(s.toRgb(frame)), index -> true);
             return s.decoded;
         }
     }
 
-    /** Frame count and average rate of {@code file} without decoding frames. */
+    /**
+     * Frame count of {@code file} without decoding frames, as {@link #decodeSampled} counts it: with planning
+     * on, the packets are counted (a container's count can include an edit list's hidden lead-in); with
+     * {@link Options#sequential()}, the container's count when it has one.
+     */
     public int frameCount(Path file) throws SampleException {
-        try (Session s = open(file)) {
-            return s.numFrames;
+        try (Session s = open(file, options.clock().start())) {
+            if (options.planned()) {
+                s.countPackets();
+            }
+            return s.frameCount();
         }
     }
 
-    private Session open(Path file) throws SampleException {
+    private Session open(Path file, DecodeClock.Timer timer) throws SampleException {
         if (!Files.exists(file)) {
             throw new SampleException(SkipReason.MISSING, file + ": no such file");
         }
-        Session s = new Session(file);
+        Session s = new Session(file, timer);
         try {
             s.open();
             return s;
@@ -225,6 +278,7 @@ public final class VideoDecoder {
     /** One open file: demuxer, decoder, converter. */
     private final class Session implements AutoCloseable {
         final Path file;
+        final DecodeClock.Timer timer;
         AVFormatContext fmt;
         AVCodecContext ctx;
         AVPacket pkt;
@@ -234,28 +288,28 @@ public final class VideoDecoder {
         int swsW;
         int swsH;
         int swsFmt = -1;
+        int swsSpace = -1;
+        int swsRange = -1;
         int outW;
         int outH;
         int stream = -1;
-        int numFrames;
+        int codecId;
+        /** Frame count from the container header, 0 when it has none. */
+        long declaredFrames;
+        /** Packets of the stream counted by a demuxing pass, -1 before one; and those of them that are shown. */
+        long countedPackets = -1;
+        long shownPackets = -1;
         double avgFps;
+        int rotation;
         int decoded;
 
-        Session(Path file) {
+        Session(Path file, DecodeClock.Timer timer) {
             this.file = file;
+            this.timer = timer;
         }
 
         void open() throws SampleException {
-            fmt = new AVFormatContext(null);
-            int r = avformat_open_input(fmt, file.toString(), null, null);
-            if (r < 0) {
-                fmt = null;
-                throw new SampleException(SkipReason.CORRUPT, file + ": cannot open (" + err(r) + ")");
-            }
-            r = avformat_find_stream_info(fmt, (PointerPointer<?>) null);
-            if (r < 0) {
-                throw new SampleException(SkipReason.CORRUPT, file + ": no stream info (" + err(r) + ")");
-            }
+            openInput();
             stream = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, (PointerPointer<?>) null, 0);
             if (stream < 0) {
                 // The container parsed but offers no video frames (no video track, or an empty one that
@@ -268,29 +322,19 @@ public final class VideoDecoder {
             if (!(avgFps > 0)) {
                 avgFps = rate(st.r_frame_rate());
             }
-            long n = st.nb_frames();
-            if (n <= 0) {
-                n = countPackets();
-                // countPackets reopened the file: the old stream struct is gone
-                st = fmt.streams(stream);
-            }
-            if (n <= 0) {
-                throw new SampleException(SkipReason.EMPTY, file + ": video stream has no frames");
-            }
-            if (n > Integer.MAX_VALUE) {
-                throw new SampleException(SkipReason.CORRUPT, file + ": implausible frame count " + n);
-            }
-            numFrames = (int) n;
-            AVCodec codec = avcodec_find_decoder(st.codecpar().codec_id());
+            declaredFrames = Math.max(0, st.nb_frames());
+            rotation = DisplayRotation.clockwiseDegrees(st);
+            codecId = st.codecpar().codec_id();
+            AVCodec codec = avcodec_find_decoder(codecId);
             if (codec == null) {
-                throw new SampleException(SkipReason.CORRUPT, file + ": no decoder for codec id " + st.codecpar().codec_id());
+                throw new SampleException(SkipReason.CORRUPT, file + ": no decoder for codec id " + codecId);
             }
             ctx = avcodec_alloc_context3(codec);
             if (avcodec_parameters_to_context(ctx, st.codecpar()) < 0) {
                 throw new SampleException(SkipReason.CORRUPT, file + ": bad codec parameters");
             }
             ctx.thread_count(options.decoderThreads());
-            r = avcodec_open2(ctx, codec, (AVDictionary) null);
+            int r = avcodec_open2(ctx, codec, (AVDictionary) null);
             if (r < 0) {
                 throw new SampleException(SkipReason.CORRUPT, file + ": cannot open decoder (" + err(r) + ")");
             }
@@ -298,173 +342,212 @@ public final class VideoDecoder {
             frame = av_frame_alloc();
         }
 
-        /** Containers without a frame count (e.g. Matroska): count the stream's packets, then reopen. */
-        private long countPackets() throws SampleException {
-            AVPacket p = av_packet_alloc();
-            long count = 0;
-            try {
-                while (av_read_frame(fmt, p) >= 0) {
-                    if (p.stream_index() == stream) {
-                        count++;
-                    }
-                    av_packet_unref(p);
+        private void openInput() throws SampleException {
+            fmt = new AVFormatContext(null);
+            int r = avformat_open_input(fmt, file.toString(), null, null);
+            if (r < 0) {
+                fmt = null;
+                throw new SampleException(SkipReason.CORRUPT, file + ": cannot open (" + err(r) + ")");
+            }
+            r = avformat_find_stream_info(fmt, (PointerPointer<?>) null);
+            if (r < 0) {
+                throw new SampleException(SkipReason.CORRUPT, file + ": no stream info (" + err(r) + ")");
+            }
+        }
+
+        /**
+         * The stream's frame count: the container's when it declares one, else its packets counted by the
+         * indexing pass or, when there was none, by a counting pass (then the file is reopened).
+         */
+        int frameCount() throws SampleException {
+            long n = declaredFrames;
+            if (n <= 0 || (countedPackets == n && shownPackets < n)) {
+                // no count in the header, or one that includes packets decoded but never shown (an edit list's
+                // lead-in): the frames a decode gives
+                if (countedPackets < 0) {
+                    countPackets();
                 }
-            } finally {
-                av_packet_free(p);
+                n = shownPackets;
+            }
+            if (n <= 0) {
+                throw new SampleException(SkipReason.EMPTY, file + ": video stream has no frames");
+            }
+            if (n > Integer.MAX_VALUE) {
+                throw new SampleException(SkipReason.CORRUPT, file + ": implausible frame count " + n);
+            }
+            return (int) n;
+        }
+
+        /** Counts the stream's packets (and the shown ones), then reopens the file. */
+        void countPackets() throws SampleException {
+            long count = 0;
+            long shown = 0;
+            while (readPacket("counting packets")) {
+                if (pkt.stream_index() == stream) {
+                    count++;
+                    shown += (pkt.flags() & AV_PKT_FLAG_DISCARD) == 0 ? 1 : 0;
+                }
+                av_packet_unref(pkt);
             }
             reopen();
-            return count;
+            countedPackets = count;
+            shownPackets = shown;
+        }
+
+        /**
+         * Codecs whose key-frame flags and timestamps planned decoding is tested on (MPEG-1 shares MPEG-2's
+         * decoder); anything else (GIF, whose frames build on each other, ...) is decoded sequentially.
+         */
+        boolean plannable() {
+            return codecId == AV_CODEC_ID_H264 || codecId == AV_CODEC_ID_HEVC || codecId == AV_CODEC_ID_VP9
+                    || codecId == AV_CODEC_ID_AV1 || codecId == AV_CODEC_ID_MPEG4 || codecId == AV_CODEC_ID_VP8
+                    || codecId == AV_CODEC_ID_MPEG2VIDEO || codecId == AV_CODEC_ID_MPEG1VIDEO;
+        }
+
+        /**
+         * The indexing pass: demuxes the whole file once (nothing is decoded), recording every packet of the
+         * stream, then seeks back to the start. Returns null when timestamps cannot identify frames; the
+         * packet count is kept for {@link #frameCount()} either way.
+         */
+        PacketIndex indexPackets() throws SampleException {
+            NonReferenceRule rule = NonReferenceRule.of(codecId);
+            int lengthSize = 0;
+            if (rule == NonReferenceRule.HEVC_TOP_SUBLAYER) {
+                AVCodecParameters par = fmt.streams(stream).codecpar();
+                lengthSize = par.extradata_size() > 0
+                        ? NonReferenceRule.hevcLengthSize(par.extradata().capacity(par.extradata_size()).asByteBuffer())
+                        : 0;
+            }
+            PacketIndex.Builder b = new PacketIndex.Builder();
+            while (readPacket("indexing packets")) {
+                try {
+                    if (pkt.stream_index() != stream) {
+                        continue;
+                    }
+                    int layer = 0;
+                    if (rule == NonReferenceRule.HEVC_TOP_SUBLAYER) {
+                        int tid = pkt.size() > 0
+                                ? NonReferenceRule.hevcTemporalId(pkt.data().capacity(pkt.size()).asByteBuffer(), lengthSize)
+                                : -1;
+                        // a packet without a picture keeps every picture of the stream from being dropped
+                        layer = tid >= 0 ? tid : 7;
+                    }
+                    b.add(pkt.pts(), pkt.dts(), (pkt.flags() & AV_PKT_FLAG_KEY) != 0, rule != NonReferenceRule.NONE, layer,
+                            (pkt.flags() & AV_PKT_FLAG_DISCARD) == 0);
+                } finally {
+                    av_packet_unref(pkt);
+                }
+            }
+            countedPackets = b.packets();
+            shownPackets = b.shown();
+            PacketIndex index = b.build();
+            if (index == null || av_seek_frame(fmt, stream, index.seekTimestamp(0), AVSEEK_FLAG_BACKWARD) < 0) {
+                reopen();
+            }
+            return index;
         }
 
         /** Reopens the demuxer at the start of the file (the decoder, if open, is flushed). */
         private void reopen() throws SampleException {
             avformat_close_input(fmt);
-            fmt = new AVFormatContext(null);
-            int r = avformat_open_input(fmt, file.toString(), null, null);
-            if (r < 0) {
-                fmt = null;
-                throw new SampleException(SkipReason.CORRUPT, file + ": cannot reopen (" + err(r) + ")");
-            }
-            avformat_find_stream_info(fmt, (PointerPointer<?>) null);
+            fmt = null;
+            openInput();
             if (ctx != null) {
                 avcodec_flush_buffers(ctx);
             }
         }
 
-        /** Back to the first frame for a sequential decode after the GOP-skipping path gave up. */
+        /** Back to the first frame, decoding everything, after planned decoding gave up. */
         void restart() throws SampleException {
             reopen();
-            decoded = 0;
+            ctx.skip_frame(AVDISCARD_DEFAULT);
         }
 
         /**
-         * Sampled frames decoded GOP by GOP: one demuxing pass (no decoding) collects every packet's
-         * timestamp and key flag, which maps timestamps to display-order frame indices exactly as a
-         * sequential decode counts them; then, whenever the next sampled frame lies in a later GOP
-         * than the decoder has reached, seek to that GOP's key frame and decode forward. Returns null
-         * (caller decodes sequentially) when timestamps are missing or inconsistent, a seek lands
-         * past its target, or a sampled frame does not come out.
+         * The sampled frames ({@code idx}, display indices, sorted) decoded by a {@link DecodePlan}, or null
+         * (the caller decodes sequentially) when the file does not behave as its index says: a packet comes
+         * out of the demuxer other than where the index puts it, a frame has a timestamp the index lacks, a
+         * seek fails, or a sampled frame does not come out before a later one.
          */
-        Frame[] decodeSkippingGops(int[] idx) throws SampleException {
-            DecodeClock.Timer timer = options.clock().start();
-            long[] pts = new long[numFrames];
-            long[] keyPts = new long[16];
-            long[] keySeek = new long[16];
-            int n = 0;
-            int keys = 0;
-            while (av_read_frame(fmt, pkt) >= 0) {
-                try {
-                    if (timer.elapsedNanos() > options.timeoutNanos()) {
-                        throw new SampleException(SkipReason.TIMEOUT, file + ": indexing exceeded "
-                                + options.timeoutNanos() / 1_000_000 + " ms");
-                    }
-                    if (pkt.stream_index() != stream) {
-                        continue;
-                    }
-                    if (pkt.pts() == AV_NOPTS_VALUE || n == pts.length) {
-                        return null;
-                    }
-                    pts[n++] = pkt.pts();
-                    if ((pkt.flags() & AV_PKT_FLAG_KEY) != 0) {
-                        if (keys == keyPts.length) {
-                            keyPts = java.util.Arrays.copyOf(keyPts, keys * 2);
-                            keySeek = java.util.Arrays.copyOf(keySeek, keys * 2);
-                        }
-                        keyPts[keys] = pkt.pts();
-                        keySeek[keys++] = pkt.dts() != AV_NOPTS_VALUE ? Math.min(pkt.dts(), pkt.pts()) : pkt.pts();
-                    }
-                } finally {
-                    av_packet_unref(pkt);
-                }
-            }
-            reopen();
-            if (n != numFrames || keys == 0) {
-                return null;
-            }
-            long[] sorted = pts.clone();
-            java.util.Arrays.sort(sorted);
-            for (int i = 1; i < n; i++) {
-                if (sorted[i] == sorted[i - 1]) {
-                    return null;
-                }
-            }
-            // key frames in display order, with the timestamp to seek to
-            int[] keyDisplay = new int[keys];
-            Integer[] order = new Integer[keys];
-            for (int i = 0; i < keys; i++) {
-                order[i] = i;
-            }
-            long[] kp = keyPts;
-            java.util.Arrays.sort(order, java.util.Comparator.comparingLong(i -> kp[i]));
-            long[] seekTs = new long[keys];
-            for (int i = 0; i < keys; i++) {
-                keyDisplay[i] = java.util.Arrays.binarySearch(sorted, keyPts[order[i]]);
-                seekTs[i] = keySeek[order[i]];
-            }
-            if (keyDisplay[0] != 0) {
-                return null;
-            }
-
+        Frame[] decodePlanned(PacketIndex index, int[] idx) throws SampleException {
+            DecodePlan plan = new DecodePlan(index, idx, options.seekKeyFrames(), options.dropNonReference());
             int k = idx.length;
             Frame[] out = new Frame[k];
             int next = 0;
-            int gopStart = 0;
-            int lastOut = -1;
-            boolean checkLanding = false;
+            // decode position of the next packet to send; after a seek (and at the start) the demuxer may
+            // deliver earlier packets first, which are passed over unsent
+            int pos = 0;
+            boolean landing = true;
             boolean flushing = false;
+            int plannedFor = -1;
+            int dropping = -1;
             while (next < k) {
-                checkTimeout(timer, "before frame " + idx[next]);
-                int kpos = java.util.Arrays.binarySearch(keyDisplay, idx[next]);
-                if (kpos < 0) {
-                    kpos = -kpos - 2;
-                }
-                if (keyDisplay[kpos] > gopStart && keyDisplay[kpos] > lastOut) {
-                    if (av_seek_frame(fmt, stream, seekTs[kpos], AVSEEK_FLAG_BACKWARD) < 0) {
-                        return null;
-                    }
-                    avcodec_flush_buffers(ctx);
-                    gopStart = keyDisplay[kpos];
-                    checkLanding = true;
-                    flushing = false;
-                }
                 if (!flushing) {
-                    int fed = feedPacket();
-                    if (fed == FEED_FLUSHING) {
+                    if (plannedFor != idx[next]) {
+                        plannedFor = idx[next];
+                        int target = plan.seekTarget(plannedFor, pos);
+                        if (target >= 0) {
+                            if (av_seek_frame(fmt, stream, index.seekTimestamp(target), AVSEEK_FLAG_BACKWARD) < 0) {
+                                return null;
+                            }
+                            avcodec_flush_buffers(ctx);
+                            pos = target;
+                            landing = true;
+                        }
+                    }
+                    if (!readPacket("before frame " + idx[next])) {
+                        avcodec_send_packet(ctx, null);
                         flushing = true;
-                    } else if (fed == FEED_OTHER_STREAM) {
-                        continue;
+                    } else {
+                        try {
+                            if (pkt.stream_index() != stream) {
+                                continue;
+                            }
+                            int p = index.positionOf(pkt.pts());
+                            if (p != pos) {
+                                if (landing && p < pos) {
+                                    continue;
+                                }
+                                return null;
+                            }
+                            landing = false;
+                            int discard = plan.drop(p) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+                            if (discard != dropping) {
+                                ctx.skip_frame(discard);
+                                dropping = discard;
+                            }
+                            // a damaged packet is dropped; a sampled frame it held is then missed below
+                            avcodec_send_packet(ctx, pkt);
+                            pos++;
+                        } finally {
+                            av_packet_unref(pkt);
+                        }
                     }
                 }
-                boolean got = false;
-                while (next < k && avcodec_receive_frame(ctx, frame) >= 0) {
-                    got = true;
+                int r = 0;
+                while (next < k && (r = avcodec_receive_frame(ctx, frame)) >= 0) {
                     try {
-                        long ts = frame.best_effort_timestamp();
-                        if (ts == AV_NOPTS_VALUE) {
-                            ts = frame.pts();
-                        }
-                        int d = java.util.Arrays.binarySearch(sorted, ts);
-                        if (d < 0 || (checkLanding && d > idx[next])) {
-                            return null;
-                        }
-                        checkLanding = false;
                         decoded++;
-                        lastOut = Math.max(lastOut, d);
-                        Frame rgb = null;
-                        while (next < k && idx[next] == d) {
-                            if (rgb == null) {
-                                rgb = toRgb(frame);
-                            }
-                            out[next++] = rgb;
+                        long ts = frame.pts() != AV_NOPTS_VALUE ? frame.pts() : frame.best_effort_timestamp();
+                        int d = index.displayOf(ts);
+                        if (d < 0 && index.positionOf(ts) >= 0) {
+                            continue; // a picture the container hides, output anyway
                         }
-                        if (next < k && d > idx[next]) {
+                        if (d < 0 || d > idx[next]) {
                             return null;
+                        }
+                        if (d == idx[next]) {
+                            Frame rgb = toRgb(frame);
+                            while (next < k && idx[next] == d) {
+                                out[next++] = rgb;
+                            }
                         }
                     } finally {
                         av_frame_unref(frame);
                     }
                 }
-                if (flushing && !got) {
+                if (flushing && next < k && r < 0) {
+                    // drained: a sampled frame never came out
                     return null;
                 }
             }
@@ -477,12 +560,11 @@ public final class VideoDecoder {
          * nobody needs skip the sink entirely.
          */
         void decode(int lastIndex, FrameSink sink, Wanted wanted) throws SampleException {
-            DecodeClock.Timer timer = options.clock().start();
+            int index = 0;
             boolean flushing = false;
-            while (decoded <= lastIndex) {
-                checkTimeout(timer, "after " + decoded + " frames");
+            while (index <= lastIndex) {
                 if (!flushing) {
-                    int fed = feedPacket();
+                    int fed = feedPacket("after " + index + " frames");
                     if (fed == FEED_FLUSHING) {
                         flushing = true;
                     } else if (fed == FEED_OTHER_STREAM
@@ -492,16 +574,17 @@ public final class VideoDecoder {
                     }
                 }
                 boolean got = false;
-                while (decoded <= lastIndex) {
+                while (index <= lastIndex) {
                     int r = avcodec_receive_frame(ctx, frame);
                     if (r < 0) {
                         break;
                     }
                     got = true;
-                    int index = decoded++;
+                    decoded++;
+                    int i = index++;
                     try {
-                        if (wanted.test(index)) {
-                            sink.accept(index, frame);
+                        if (wanted.test(i)) {
+                            sink.accept(i, frame);
                         }
                     } finally {
                         av_frame_unref(frame);
@@ -518,8 +601,8 @@ public final class VideoDecoder {
          * ended (the flush packet is then sent), {@link #FEED_OTHER_STREAM} for a packet of another
          * stream (dropped), else {@code avcodec_send_packet}'s result (0 or a negative AVERROR).
          */
-        private int feedPacket() {
-            if (av_read_frame(fmt, pkt) < 0) {
+        private int feedPacket(String where) throws SampleException {
+            if (!readPacket(where)) {
                 avcodec_send_packet(ctx, null);
                 return FEED_FLUSHING;
             }
@@ -533,11 +616,16 @@ public final class VideoDecoder {
             }
         }
 
-        private void checkTimeout(DecodeClock.Timer timer, String where) throws SampleException {
+        /**
+         * Demuxes the next packet into {@code pkt}; false at the end of the file (or a read error, which
+         * ends the stream the same way). Each call is one reading of the decode clock.
+         */
+        private boolean readPacket(String where) throws SampleException {
             if (timer.elapsedNanos() > options.timeoutNanos()) {
                 throw new SampleException(SkipReason.TIMEOUT, file + ": decode exceeded "
                         + options.timeoutNanos() / 1_000_000 + " ms " + where);
             }
+            return av_read_frame(fmt, pkt) >= 0;
         }
 
         Frame toRgb(AVFrame f) throws SampleException {
@@ -546,7 +634,9 @@ public final class VideoDecoder {
             if (w <= 0 || h <= 0) {
                 throw new SampleException(SkipReason.CORRUPT, file + ": frame with size " + w + "x" + h);
             }
-            if (sws == null || w != swsW || h != swsH || f.format() != swsFmt) {
+            int space = f.colorspace();
+            int range = f.color_range();
+            if (sws == null || w != swsW || h != swsH || f.format() != swsFmt || space != swsSpace || range != swsRange) {
                 if (sws != null) {
                     sws_freeContext(sws);
                 }
@@ -564,9 +654,12 @@ public final class VideoDecoder {
                 if (sws == null) {
                     throw new SampleException(SkipReason.CORRUPT, file + ": unsupported pixel format " + f.format());
                 }
+                setColorspace(sws, f.format(), space, range);
                 swsW = w;
                 swsH = h;
                 swsFmt = f.format();
+                swsSpace = space;
+                swsRange = range;
                 outW = dw;
                 outH = dh;
                 if (rgbBuf != null) {
@@ -589,7 +682,7 @@ public final class VideoDecoder {
                 }
             }
             rgbBuf.position(0);
-            return new Frame(outW, outH, rgb);
+            return DisplayRotation.rotate(new Frame(outW, outH, rgb), rotation);
         }
 
         /** Row stride of the RGB buffer, 32-byte aligned for swscale's SIMD paths. */
@@ -609,6 +702,20 @@ public final class VideoDecoder {
                 fmt = null;
             }
         }
+    }
+
+    /**
+     * The YCbCr matrix and range of the source as the reference's decoder reads them: the frame's
+     * colour space when it names one swscale knows (else BT.601), full range when the frame says so
+     * (or its pixel format is a full-range "J" format), output full-range RGB.
+     */
+    private static void setColorspace(SwsContext sws, int pixFmt, int space, int range) {
+        int table = space >= 1 && space <= 10 && space != AVCOL_SPC_YCGCO && space != AVCOL_SPC_UNSPECIFIED
+                ? space : SWS_CS_DEFAULT;
+        boolean full = range == AVCOL_RANGE_JPEG || pixFmt == AV_PIX_FMT_YUVJ420P || pixFmt == AV_PIX_FMT_YUVJ422P
+                || pixFmt == AV_PIX_FMT_YUVJ444P || pixFmt == AV_PIX_FMT_YUVJ440P || pixFmt == AV_PIX_FMT_YUVJ411P;
+        IntPointer coeffs = sws_getCoefficients(table);
+        sws_setColorspaceDetails(sws, coeffs, full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
     }
 
     private static double rate(AVRational r) {

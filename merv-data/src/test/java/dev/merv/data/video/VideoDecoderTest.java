@@ -54,8 +54,8 @@ class VideoDecoderTest {
         Path p = video("gops.mp4", 500, false);
         Path fs = video("gopsfs.mp4", 333, true);
         for (Path v : List.of(p, fs)) {
-            VideoDecoder sequential = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(false, 0));
-            VideoDecoder skipping = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(true, 0));
+            VideoDecoder sequential = new VideoDecoder(VideoDecoder.Options.defaults().sequential());
+            VideoDecoder skipping = new VideoDecoder(VideoDecoder.Options.defaults().withPlan(true, false));
             for (int k : new int[] {8, 32}) {
                 SampledVideo a = sequential.decodeSampled(v, k);
                 SampledVideo b = skipping.decodeSampled(v, k);
@@ -72,7 +72,7 @@ class VideoDecoderTest {
             }
         }
         // the timeout also covers the skipping path
-        VideoDecoder ticking = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(true, 0)
+        VideoDecoder ticking = new VideoDecoder(VideoDecoder.Options.defaults()
                 .withTimeout(100_000_000L, DecodeClock.ticking(1_000_000L)));
         assertThatThrownBy(() -> ticking.decodeSampled(p, 32)).isInstanceOf(SampleException.class)
                 .extracting(e -> ((SampleException) e).reason()).isEqualTo(SkipReason.TIMEOUT);

@@ -37,10 +37,10 @@ class VideoFramesFixtureTest {
                 k = Math.max(k, e.getAsInt());
             }
             Path video = f.file(cfg.get("video_file").getAsString());
-            for (boolean skipGops : new boolean[] {false, true}) {
-                SampledVideo v = new VideoDecoder(VideoDecoder.Options.defaults().withKeyframeSkip(skipGops, 0))
-                        .decodeSampled(video, k);
-                check(f, m, name + (skipGops ? " (GOP skipping)" : " (sequential)"), cfg, nf, k, v);
+            for (boolean planned : new boolean[] {false, true}) {
+                VideoDecoder.Options o = planned ? VideoDecoder.Options.defaults() : VideoDecoder.Options.defaults().sequential();
+                SampledVideo v = new VideoDecoder(o).decodeSampled(video, k);
+                check(f, m, name + (planned ? " (planned)" : " (sequential)"), cfg, nf, k, v);
             }
         }
     }

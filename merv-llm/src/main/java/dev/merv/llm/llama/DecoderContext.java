@@ -35,12 +35,15 @@ final class DecoderContext implements LanguageModel.LayerContext {
     final boolean causal;
     final DecoderKvCache cache;
     final int seqLen;
+    /** This forward's serial number within its model (one per {@code prepare}). */
+    final long serial;
     private final NDArray fullKeyMask;
     private boolean closed;
 
     DecoderContext(NDManager parent, RotaryEmbedding rope, NDArray invFreq, ScalarType dtype, NDArray attentionMask,
-            NDArray positions, DecoderKvCache cache, int batch, int seqLen, MaskLayout layout) {
+            NDArray positions, DecoderKvCache cache, int batch, int seqLen, MaskLayout layout, long serial) {
         this.manager = parent.newSubManager();
+        this.serial = serial;
         this.cache = cache;
         this.seqLen = seqLen;
         int past = cache == null ? 0 : cache.length();

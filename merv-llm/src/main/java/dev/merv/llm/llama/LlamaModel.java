@@ -61,6 +61,18 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
     private final NDManager manager;
     private TextPipeline text;
     private NDArray invFreq;
+    private final java.util.concurrent.atomic.AtomicLong forwards = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.List<LayerListener> layerListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Told before each decoder layer runs which forward it belongs to (a serial number per {@link #prepare}) and
+     * which layer it is; a layer rerun for recomputation gets the same two numbers. LoRA's dropout draws its
+     * masks from them, so a recomputed layer drops the same inputs.
+     */
+    @FunctionalInterface
+    public interface LayerListener {
+        void beforeLayer(long forward, int layer);
+    }
 
     /** An empty model (no weights yet) whose weights will live in a sub-manager of {@code parent}. */
     public LlamaModel(String id, LlamaConfig config, NDManager parent) {
@@ -116,6 +128,31 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
             t.put("lm_head.weight", lmHead.weight());
         }
         return t;
+    }
+
+    /**
+     * The linear layers of every decoder layer by their HF module path ({@code model.layers.0.self_attn.q_proj},
+     * ..., {@code model.layers.0.mlp.down_proj}), attention before MLP, layer by layer: where LoRA adapters go.
+     */
+    public Map<String, Linear> linears() {
+        Map<String, Linear> t = new LinkedHashMap<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            LlamaDecoderLayer l = model.layers.get(i);
+            String p = "model.layers." + i + ".";
+            t.put(p + "self_attn.q_proj", l.selfAttn.qProj());
+            t.put(p + "self_attn.k_proj", l.selfAttn.kProj());
+            t.put(p + "self_attn.v_proj", l.selfAttn.vProj());
+            t.put(p + "self_attn.o_proj", l.selfAttn.oProj());
+            t.put(p + "mlp.gate_proj", l.mlp.gateProj());
+            t.put(p + "mlp.up_proj", l.mlp.upProj());
+            t.put(p + "mlp.down_proj", l.mlp.downProj());
+        }
+        return t;
+    }
+
+    /** Adds a {@link LayerListener}. */
+    public void addLayerListener(LayerListener l) {
+        layerListeners.add(l);
     }
 
     private static void putLinear(Map<String, Param> t, String prefix, Linear l) {
@@ -279,7 +316,7 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
                 : positions != null && positions.getShape().dimension() == 2 ? (int) positions.getShape().get(0)
                 : cache != null ? ((DecoderKvCache) cache).batch() : 1;
         return new DecoderContext(owner, rope, invFreq(), computeDtype(), attentionMask, positions,
-                (DecoderKvCache) cache, batch, seqLen, layout);
+                (DecoderKvCache) cache, batch, seqLen, layout, forwards.getAndIncrement());
     }
 
     /** The rotary inverse frequencies on the model's device, uploaded once (every forward's tables start from them). */
@@ -292,7 +329,11 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
 
     @Override
     public NDArray layer(int index, NDArray hidden, LayerContext ctx) {
-        return model.layers.get(index).forward(hidden, (DecoderContext) ctx, index);
+        DecoderContext c = (DecoderContext) ctx;
+        for (LayerListener l : layerListeners) {
+            l.beforeLayer(c.serial, index);
+        }
+        return model.layers.get(index).forward(hidden, c, index);
     }
 
     @Override

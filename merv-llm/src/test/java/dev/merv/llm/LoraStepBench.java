@@ -1,0 +1,337 @@
+package dev.merv.llm;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.merv.core.config.LoraConfig;
+import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.Precision;
+import dev.merv.core.nn.Param;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
+import dev.merv.core.train.BatchPlan;
+import dev.merv.core.train.BatchSource;
+import dev.merv.core.train.CausalLmLoss;
+import dev.merv.core.train.Devices;
+import dev.merv.core.train.LossSum;
+import dev.merv.core.train.MemoryPlan;
+import dev.merv.core.train.MicroBatch;
+import dev.merv.core.train.StepRecord;
+import dev.merv.core.train.TrainConfig;
+import dev.merv.core.train.Trainer;
+import dev.merv.core.train.TrainableModel;
+import dev.merv.llm.llama.Llama;
+import dev.merv.llm.llama.LlamaModel;
+import dev.merv.llm.lora.Lora;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One LoRA training step of a full-depth Llama decoder through merv's real trainer (bf16 compute, the frozen base
+ * held in bf16, adapters with fp32 masters and AdamW moments in {@code ZeroShard}, per-layer recomputation), timed,
+ * for the GPU kit. Its PyTorch twin is {@code bench/gpu/lora_step.py} (same shapes, same maths, HF transformers +
+ * PEFT when installed, else plain PyTorch LoRA); the kit runs both on the same card and reports the ratio. Prints
+ * one JSON line.
+ *
+ * <pre>java -cp ... dev.merv.llm.LoraStepBench --device gpu0 --layers 32 --hidden 4096 --heads 32 --kv-heads 32
+ *     --mlp 11008 --vocab 32000 --seq 3072 --batch 4 --r 128 --alpha 256 --steps 5 --warmup 2 --peak-tflops 989</pre>
+ *
+ * Defaults are Llama-2-7B's shape at MERV's finetune length (2048 text + 1024 visual tokens). Weights are random
+ * (drawn on the device), the tokens random ids, every position supervised. A step is the trainer's: forward and
+ * backward with recomputation, gradients into fp32 buckets, global-norm clip, AdamW on the masters, fresh bf16
+ * copies of the adapters; its time is the trainer's {@code StepRecord.stepTimeS}. The run stops after the last
+ * timed step, before the trainer's closing checkpoint (the bench does not measure writing 5 GB of state).
+ *
+ * <p>Model FLOPs per step (no recomputation counted, the twin's formula): every frozen matrix product forward and
+ * its input gradient backward ({@code 4 P tokens} for the {@code P} elements of the decoder's linear layers and the
+ * LM head), the adapters forward, input and weight gradients ({@code 6 Pa tokens}), attention scores and values
+ * over the causal half forward and twice that backward. MFU divides by {@code --peak-tflops} (dense bf16 of the
+ * card; none given, no MFU). Memory: the device's memory in use (cudaMemGetInfo, so the caching allocator's
+ * reserve included), highest over the timed steps, beside {@link MemoryPlan}'s formula and the activations
+ * recomputation keeps (every layer's input, the fp32 logits and their gradient).
+ */
+public final class LoraStepBench {
+
+    private LoraStepBench() {}
+
+    /** Random ids, every position supervised. */
+    record Batch(NDArray ids, long tokens, int rows, NDManager manager) implements MicroBatch {
+        @Override
+        public int samples() {
+            return rows;
+        }
+
+        @Override
+        public long supervisedTokens() {
+            return tokens;
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+
+    /** The decoder as the trainer's model: LM loss over the batch's own ids, layer-wise for recomputation. */
+    static final class Model implements TrainableModel<Batch> {
+        final LlamaModel llm;
+        Batch current;
+
+        Model(LlamaModel llm) {
+            this.llm = llm;
+        }
+
+        @Override
+        public Map<String, Param> parameters() {
+            return llm.namedParameters();
+        }
+
+        @Override
+        public LossSum forward(Batch b) {
+            NDArray logits = llm.forward(llm.embed(b.ids()), null, null, null);
+            return CausalLmLoss.sum(logits, b.ids());
+        }
+
+        @Override
+        public Layered<Batch> layered() {
+            return new Layered<>() {
+                @Override
+                public Prefix prefix(Batch b) {
+                    current = b;
+                    NDArray h = llm.embed(b.ids());
+                    return new Prefix(h, llm.prepare(null, null, null, (int) h.getShape().get(1)));
+                }
+
+                @Override
+                public int numLayers() {
+                    return llm.numLayers();
+                }
+
+                @Override
+                public NDArray layer(int index, NDArray hidden, LanguageModel.LayerContext ctx) {
+                    return llm.layer(index, hidden, ctx);
+                }
+
+                @Override
+                public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, Batch b) {
+                    return CausalLmLoss.sum(llm.head(hidden), b.ids());
+                }
+            };
+        }
+    }
+
+    /** Thrown from the step listener after the last timed step: ends the run before its closing checkpoint. */
+    private static final class Done extends RuntimeException {
+        Done() {
+            super(null, null, false, false);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> a = parse(args);
+        String deviceSpec = a.getOrDefault("device", "cpu");
+        int layers = Integer.parseInt(a.getOrDefault("layers", "32"));
+        int hidden = Integer.parseInt(a.getOrDefault("hidden", "4096"));
+        int heads = Integer.parseInt(a.getOrDefault("heads", "32"));
+        int kvHeads = Integer.parseInt(a.getOrDefault("kv-heads", Integer.toString(heads)));
+        int mlp = Integer.parseInt(a.getOrDefault("mlp", "11008"));
+        int vocab = Integer.parseInt(a.getOrDefault("vocab", "32000"));
+        int seq = Integer.parseInt(a.getOrDefault("seq", "3072"));
+        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
+        int r = Integer.parseInt(a.getOrDefault("r", "128"));
+        double alpha = Double.parseDouble(a.getOrDefault("alpha", Integer.toString(2 * r)));
+        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
+        double peakTflops = Double.parseDouble(a.getOrDefault("peak-tflops", "0"));
+        Precision precision = Precision.parse(a.getOrDefault("dtype", "bf16"));
+        Device device = Devices.parse(deviceSpec).get(0);
+        LoraConfig lora = LoraConfig.of(r, alpha);
+
+        TrainConfig c = new TrainConfig();
+        Path root = Files.createTempDirectory("merv-lora-bench");
+        c.runRootDir = root.toString();
+        c.runId = "bench";
+        c.devices = deviceSpec;
+        c.globalBatchSize = batch;
+        c.perDeviceBatchSize = batch;
+        c.maxSteps = warmup + steps + 1;
+        c.learningRate = 2e-4;
+        c.warmupRatio = 0;
+        c.precision = precision;
+        c.recompute = true;
+        c.console = false;
+        c.saveCheckpointAfter = Long.MAX_VALUE;
+
+        BatchSource<Batch> source = new BatchSource<>() {
+            @Override
+            public long stepsPerEpoch(int epoch, BatchPlan plan) {
+                return c.maxSteps;
+            }
+
+            @Override
+            public Batch load(int epoch, long step, int rank, int micro, BatchPlan plan, NDManager manager) {
+                Random rnd = new Random(step * 31 + micro);
+                long[] ids = new long[batch * seq];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = 1 + rnd.nextInt(vocab - 1);
+                }
+                NDManager m = manager.newSubManager();
+                return new Batch(m.create(ids, new Shape(batch, seq)), (long) batch * (seq - 1), batch, m);
+            }
+        };
+
+        long[] counts = new long[2];
+        Trainer.ReplicaFactory<Batch> factory = (rank, dev, manager) -> {
+            LlamaModel llm = Llama.builder().modelType("llama").vocabSize(vocab).hiddenSize(hidden).intermediateSize(mlp)
+                    .numLayers(layers).numHeads(heads).numKvHeads(kvHeads).ropeTheta(10000)
+                    .maxPositionEmbeddings(Math.max(4096, seq)).build("lora-step-bench", manager);
+            ScalarType frozen = precision.compute();
+            // random base weights drawn on the device, one tensor at a time, straight in the frozen dtype
+            llm.namedParameters().forEach((name, p) -> {
+                NDArray w = name.endsWith("norm.weight") ? llm.manager().ones(p.shape(), DataType.FLOAT32)
+                        : llm.manager().randomNormal(0f, 0.02f, p.shape(), DataType.FLOAT32);
+                if (frozen != ScalarType.FLOAT32) {
+                    NDArray cast = Torch.copy(w, frozen);
+                    w.close();
+                    w = cast;
+                }
+                p.set(w);
+            });
+            counts[0] = llm.parameterCount();
+            Lora adapters = Lora.apply(llm, lora);
+            adapters.initialize(7, llm.manager());
+            adapters.training(true);
+            llm.setTrainable(false);
+            adapters.parameters().values().forEach(p -> p.setTrainable(true));
+            counts[1] = adapters.parameterCount();
+            return new Model(llm);
+        };
+
+        double[] ms = new double[steps];
+        AtomicLong peakUsed = new AtomicLong();
+        AtomicBoolean polling = new AtomicBoolean(device.isGpu());
+        Thread poll = new Thread(() -> {
+            while (polling.get()) {
+                peakUsed.accumulateAndGet(usedBytes(device), Math::max);
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "lora-bench-memory");
+        poll.setDaemon(true);
+        long formula;
+        double lastLoss;
+        List<Double> losses = new ArrayList<>();
+        try (Trainer<Batch> t = new Trainer<>(c, factory, source, null)) {
+            formula = t.memoryFormula();
+            long before = usedBytes(device);
+            t.onStep(rec -> {
+                long i = rec.step() - warmup - 1;
+                losses.add(rec.loss());
+                if (i == 0) {
+                    peakUsed.set(before);
+                    poll.start();
+                }
+                if (i >= 0 && i < steps) {
+                    ms[(int) i] = rec.stepTimeS() * 1e3;
+                }
+                if (i == steps - 1) {
+                    throw new Done();
+                }
+            });
+            try {
+                t.run();
+            } catch (Done done) {
+                // the timed steps are over; the closing checkpoint is not part of the bench
+            }
+        } finally {
+            polling.set(false);
+            deleteTree(root);
+        }
+        lastLoss = losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1);
+        if (!Double.isFinite(lastLoss)) {
+            throw new IllegalStateException("non-finite loss " + losses);
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        double median = sorted[sorted.length / 2];
+        long tokens = (long) batch * seq;
+        double flops = stepFlops(layers, hidden, heads, kvHeads, mlp, vocab, batch, seq, counts[1]);
+        double tflops = flops / (median / 1e3) / 1e12;
+        long activations = activationBytes(layers, hidden, vocab, batch, seq, precision.compute().bytes());
+        System.out.printf(Locale.ROOT,
+                "{\"impl\": \"merv\", \"device\": \"%s\", \"torch\": \"%s\", \"dtype\": \"%s\", \"layers\": %d, \"hidden\": %d,"
+                        + " \"heads\": %d, \"kv_heads\": %d, \"mlp\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d, \"r\": %d,"
+                        + " \"alpha\": %s, \"base_params\": %d, \"adapter_params\": %d, \"steps\": %d, \"step_ms_median\": %.3f,"
+                        + " \"step_ms_best\": %.3f, \"tokens_per_s\": %.1f, \"model_tflops_per_s\": %.4f, \"mfu\": %s,"
+                        + " \"peak_device_used_gb\": %s, \"formula_gb\": %.3f, \"activations_gb\": %.3f, \"last_loss\": %.4f}%n",
+                device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu", Torch.libtorchVersion(), precision, layers, hidden,
+                heads, kvHeads, mlp, vocab, batch, seq, r, Double.toString(alpha), counts[0], counts[1], steps, median,
+                sorted[0], tokens / (median / 1e3), tflops,
+                peakTflops > 0 ? String.format(Locale.ROOT, "%.4f", tflops / peakTflops) : "null",
+                device.isGpu() ? String.format(Locale.ROOT, "%.3f", peakUsed.get() / 1e9) : "null", formula / 1e9,
+                activations / 1e9, lastLoss);
+        System.exit(0); // DJL leaves non-daemon threads behind
+    }
+
+    /**
+     * Model FLOPs of one LoRA step (the twin's formula): frozen matrices forward + input gradient (4 per element and
+     * token), adapters forward + input + weight gradients (6), attention over the causal half, backward twice forward.
+     */
+    static double stepFlops(int layers, int hidden, int heads, int kvHeads, int mlp, int vocab, int batch, int seq,
+            long adapterParams) {
+        double tokens = (double) batch * seq;
+        int headDim = hidden / heads;
+        double frozen = (double) layers * ((double) hidden * (hidden + 2.0 * kvHeads * headDim + hidden) + 3.0 * hidden * mlp)
+                + (double) hidden * vocab;
+        double attn = layers * 2.0 * 2.0 * batch * (double) seq * seq * hidden / 2.0;
+        return 4.0 * frozen * tokens + 6.0 * adapterParams * tokens + 3.0 * attn;
+    }
+
+    /** What recomputation keeps: every layer's input in the compute dtype, the fp32 logits and their gradient. */
+    static long activationBytes(int layers, int hidden, int vocab, int batch, int seq, int computeBytes) {
+        long tokens = (long) batch * seq;
+        return (long) layers * tokens * hidden * computeBytes + 2L * tokens * vocab * 4;
+    }
+
+    private static long usedBytes(Device device) {
+        if (!device.isGpu()) {
+            return 0;
+        }
+        return ai.djl.util.cuda.CudaUtils.getGpuMemory(device).getUsed();
+    }
+
+    private static void deleteTree(Path root) {
+        try (var s = Files.walk(root)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // a temp directory; best effort
+        }
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> out = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("expected --key value pairs, got " + String.join(" ", args));
+            }
+            out.put(args[i].substring(2), args[++i]);
+        }
+        return out;
+    }
+}
