@@ -6,6 +6,7 @@
 #   run.sh, summarize.py          the runner and what writes its RESULTS/summary.json
 #   train_step.py                 the PyTorch twin of merv's training-step benchmark (HF LlamaForCausalLM
 #                                 when transformers imports there, else a plain twin)
+#   lora_step.py                  the PyTorch twin of merv's LoRA step benchmark (optional kit stage)
 #   decoder_stack.py              the PyTorch decoder layers train_step.py's plain twin uses, and the twin
 #                                 of merv's forward+backward decoder-stack benchmark
 #   merv.tar.xz                   merv's classes, their runtime dependencies without the 110 MB
@@ -137,7 +138,7 @@ for m in "${MODULES[@]}"; do
   fi
   prev+=("$d")
 done
-cp "$ROOT/bench/gpu/train_step.py" "$ROOT/bench/gpu/decoder_stack.py" "$ROOT/bench/gpu/summarize.py" \
+cp "$ROOT/bench/gpu/train_step.py" "$ROOT/bench/gpu/lora_step.py" "$ROOT/bench/gpu/decoder_stack.py" "$ROOT/bench/gpu/summarize.py" \
   "$ROOT/bench/gpu/run.sh" "$PACK/"
 chmod +x "$PACK/run.sh"
 printf '%s\n' "${MODULES[@]}" > "$STAGE/merv/modules.txt"
@@ -164,7 +165,8 @@ dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo " (wit
   echo
   (cd "$PACK" && find . -type f ! -name KIT.txt ! -path './djl/djl-jni-src/*' -printf '%s\t%p\n' | sort -k2)
   echo
-  (cd "$PACK" && sha256sum merv.tar.xz jre.tar.xz run.sh train_step.py decoder_stack.py summarize.py djl/build-djl-jni.sh)
+  (cd "$PACK" && sha256sum merv.tar.xz jre.tar.xz run.sh train_step.py lora_step.py decoder_stack.py summarize.py \
+    djl/build-djl-jni.sh)
 } > "$PACK/KIT.txt"
 size=$(du -sb "$PACK" | cut -f1)
 log "PACK $PACK: $((size / 1024 / 1024)) MiB ($size bytes) in $((SECONDS - started)) s"

@@ -19,7 +19,8 @@
 # on a GPU, unlimited with --cpu); a stage that would start past it is skipped and says so.
 # MERV_KIT_LLM_LAYERS overrides the decoder layers of stage 5 (default: as many as the card's memory
 # fits by the trainer's formula, 4 to 12); MERV_KIT_DECODER_STACK=1 adds the forward+backward-only
-# decoder-stack benchmark of earlier kits.
+# decoder-stack benchmark of earlier kits, MERV_KIT_LORA=1 the full-depth LoRA step (LoraStepBench against
+# lora_step.py; MERV_KIT_LORA_BATCH, default 1).
 set -uo pipefail
 
 usage() { echo "usage: bash run.sh PACK RESULTS [--cpu]" >&2; exit 2; }
@@ -249,6 +250,22 @@ bench_encoders() {
 }
 run_stage bench-encoders 30 bench_encoders
 
+if [ "${MERV_KIT_LORA:-0}" = 1 ]; then
+  # the LoRA step at full depth (LoraStepBench and lora_step.py; their defaults are Llama-2-7B at MERV's length)
+  if [ "$MODE" = gpu ]; then
+    LORA=(--batch ${MERV_KIT_LORA_BATCH:-1} --steps 3 --warmup 1)
+  else
+    LORA=(--layers 2 --hidden 128 --heads 4 --kv-heads 2 --mlp 344 --vocab 1024 --seq 128 --batch 1 --r 8 --alpha 16
+      --steps 2 --warmup 1)
+  fi
+  bench_lora() {
+    "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.LoraStepBench --device "$JDEV" "${LORA[@]}" \
+      | tee "$RESULTS/bench-lora-merv.json" | grep '^{' || return 1
+    "$PY" "$PACK/lora_step.py" --device "$PDEV" "${LORA[@]}" | tee "$RESULTS/bench-lora-pytorch.json" || return 1
+  }
+  run_stage bench-lora 60 bench_lora
+fi
+
 if [ "${MERV_KIT_DECODER_STACK:-0}" = 1 ]; then
   if [ "$MODE" = gpu ]; then
     STACK=(--dtype bf16 --layers 4 --hidden 4096 --heads 32 --kv-heads 32 --mlp 11008 --batch 1 --seq 2048 --steps 10 --warmup 3)
@@ -265,7 +282,9 @@ if [ "${MERV_KIT_DECODER_STACK:-0}" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- 7. the rest of the suite
-run_stage other-tests 60 junit suite --exclude-classname '.*FixtureTest' --exclude-classname '.*GpuTest'
+# (QuickstartDocTest compiles the docs' quickstart with javac: this machine has no JDK)
+run_stage other-tests 60 junit suite --exclude-classname '.*FixtureTest' --exclude-classname '.*GpuTest' \
+  --exclude-classname '.*QuickstartDocTest'
 
 summarize
 say "done in $((SECONDS - T0)) s: $RESULTS/summary.json"

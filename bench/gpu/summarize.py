@@ -69,8 +69,12 @@ def bench(results, facts):
             except ValueError as e:
                 errors[os.path.basename(f)] = str(e)
                 continue
-            name = r.get("name") or os.path.basename(f)[len("bench-"):-len(".json")]
-            out.setdefault(r.get("impl", "?"), {})[name] = r
+            stem = os.path.basename(f)[len("bench-"):-len(".json")]
+            for suffix in ("-merv", "-pytorch"):
+                stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
+            name = r.get("name") or stem
+            # every twin's line counts as PyTorch's (the LoRA twin says hf-peft or pytorch-lora)
+            out.setdefault("merv" if r.get("impl") == "merv" else "pytorch", {})[name] = r
     if errors:
         out["errors"] = errors
     ratios = {}
