@@ -39,9 +39,10 @@ final class Backward {
     /**
      * The micro-batch's summed loss as a detached fp64 0-dim tensor on the replica's device (the replica adds
      * these up there and reads the step's total once; {@code (double)} of the fp32 loss, exactly what a host
-     * read would give), owned by the step's manager.
+     * read would give), owned by the step's manager; and the model's count of its supervised tokens (the loader's
+     * count when the batch carries one, so no device read).
      */
-    record Result(NDArray summed) {
+    record Result(NDArray summed, long tokens) {
 
         /** The value on the host: a device synchronisation, for tests and diagnostics (the trainer never calls it). */
         double summedValue() {
@@ -74,7 +75,7 @@ final class Backward {
             loss32.close();
         }
         loss.close();
-        return new Result(value);
+        return new Result(value, ls.tokens());
     }
 
     /**

@@ -151,13 +151,13 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                             : Backward.plain(model, batch, weight, step);
                     try (NDArray v = ls.summed()) {
                         lossSum.addi(v);
-                        if (expected > 0) {
-                            try (NDArray n = Torch.scalar(step, expected, ScalarType.FLOAT32); NDArray q = v.div(n)) {
+                        if (ls.tokens() > 0) {
+                            try (NDArray n = Torch.scalar(step, ls.tokens(), ScalarType.FLOAT32); NDArray q = v.div(n)) {
                                 meanSum.addi(q);
                             }
                         }
                     }
-                    tokens += expected;
+                    tokens += ls.tokens();
                 }
                 shard.accumulate(trainable, collective);
             }
