@@ -93,9 +93,13 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         weights = next;
     }
 
-    /** What one replica reports about one optimizer step (identical on every rank after reduction). */
+    /**
+     * What one replica reports about one optimizer step (identical on every rank after reduction, except
+     * {@code microLosses}: this replica's micro-batch losses, each a mean over its supervised tokens, NaN
+     * for a micro-batch without any, as the reference logs them on rank 0).
+     */
     record StepStats(double loss, long tokens, long samples, long skippedSamples, double loaderWaitS, double gradNorm,
-            boolean updated, float[] mixing) {}
+            boolean updated, float[] mixing, double[] microLosses) {}
 
     StepStats trainStep(BatchSource<B> source, BatchPlan plan, int epoch, long stepInEpoch, double lr,
             TrainConfig cfg, AdamW adam, Collective collective) {
@@ -105,6 +109,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         long samples = 0;
         long skipped = 0;
         long loaderNs = 0;
+        double[] microLosses = new double[plan.accumulation()];
         shard.beginStep();
         try (NDManager step = manager.newSubManager()) {
             for (int micro = 0; micro < plan.accumulation(); micro++) {
@@ -120,6 +125,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                     Backward.Result ls = cfg.recompute ? Backward.recompute(model, batch, weight, step) : Backward.plain(model, batch, weight, step);
                     lossSum += ls.summedValue();
                     tokens += ls.tokens();
+                    microLosses[micro] = ls.tokens() > 0 ? ls.summedValue() / ls.tokens() : Double.NaN;
                     if (ls.tokens() > 0) {
                         meanSum += ls.summedValue() / ls.tokens();
                     }
@@ -160,7 +166,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         publish(collective);
         float[] mixing = rank == 0 ? model.mixingWeights() : new float[0];
         return new StepStats(loss, totalTokens, (long) red[3], (long) red[4], red[5] / plan.replicas(), norm, updated,
-                mixing);
+                mixing, microLosses);
     }
 
     @Override

@@ -97,7 +97,7 @@ class ConfigCliTest {
         assertThat(c.model().numFrames()).containsExactly(16, 16, 32, 16);
         assertThat(c.model().videoBackboneIds()).hasSize(4).contains("hiera-base-plus-video");
         assertThat(c.runId()).isEqualTo("x");
-        assertThat(c.resume()).isTrue();
+        assertThat(c.resume()).isEqualTo(dev.merv.core.config.Resume.REQUIRED);
         assertThat(c.keepCheckpoints()).isEqualTo(3);
         assertThat(c.devices()).isEqualTo("gpu0,gpu1");
         assertThat(c.train().maxSteps()).isEqualTo(100);
