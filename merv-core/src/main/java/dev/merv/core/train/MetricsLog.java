@@ -67,7 +67,7 @@ final class MetricsLog implements AutoCloseable {
         try {
             truncate(keepUpToStep);
         } catch (IOException | RuntimeException e) {
-            failed("cannot rewrite it for the resume", e);
+            failed("cannot rewrite it up to step " + keepUpToStep, e);
         }
     }
 

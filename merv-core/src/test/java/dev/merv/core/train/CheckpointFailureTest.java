@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.merv.core.config.Resume;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +31,57 @@ class CheckpointFailureTest {
     Path root;
 
     static final int STEPS = 6;
+
+    /**
+     * Child JVM: trains {@code args[1]} steps into {@code args[0]}/disk-full with the disk "full" at the second
+     * checkpoint's model file, and exits as the launcher does on a failure (status 1, the message on stderr).
+     */
+    public static void main(String[] args) {
+        TrainConfig c = TrainerTesting.config(Path.of(args[0]), "disk-full", 12, 12, "cpu", Integer.parseInt(args[1]));
+        c.saveCheckpointAfter = 2;
+        c.keepCheckpoints = 2;
+        failAt("model.safetensors", 2);
+        try (Trainer<TinyBatch> t = TrainerTesting.trainer(c, TrainerTesting.source())) {
+            t.run();
+        } catch (CheckpointWriteException e) {
+            System.err.println("merv pretrain failed: " + e.getMessage());
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    /** The done-when case in a child JVM: the process stops with the message; its previous checkpoint resumes. */
+    @Test
+    void aProcessStoppedByAFullDiskLeavesAResumableCheckpoint() throws Exception {
+        Map<String, float[]> ref = train(cfg("ref", STEPS));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-Dai.djl.offline=true", "-Dai.djl.default_engine=PyTorch",
+                "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
+                CheckpointFailureTest.class.getName(), root.toString(), Integer.toString(STEPS)).redirectErrorStream(true);
+        pb.environment().put("DJL_OFFLINE", "true");
+        pb.environment().put("PYTORCH_FLAVOR", "cpu");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(1);
+        assertThat(out).contains("training stopped at step 4", "No space left on device", "step-000002-", "is intact");
+
+        Path run = root.resolve("disk-full");
+        Path previous = Checkpoints.latest(run);
+        assertThat(previous.getFileName().toString()).startsWith("step-000002-");
+        assertThat(Checkpoints.verify(previous)).isEmpty();
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            assertThat(s.map(x -> x.getFileName().toString())).noneMatch(n -> n.startsWith(".tmp-"));
+        }
+        TrainConfig again = cfg("disk-full", STEPS);
+        again.resume = Resume.AUTO;
+        try (Trainer<TinyBatch> t = TrainerTesting.trainer(again, TrainerTesting.source())) {
+            assertThat(t.globalStep()).isEqualTo(2);
+            t.run();
+            CheckpointIntegrityTest.assertBitwise(ref, TrainerTesting.weights(t));
+        }
+    }
 
     @AfterEach
     void clearHook() {
