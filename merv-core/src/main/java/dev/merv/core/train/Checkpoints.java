@@ -32,8 +32,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Checkpoint directories (merv-reference.md §7, with W12/W13 fixed): the one class that writes, verifies and
- * reads the format. A checkpoint is {@code {run}/checkpoints/step-XXXXXX-epoch-YY-loss=L.LLLL/}, written
+ * Checkpoint directories (the reference's, with W12/W13 of docs/parity.md fixed): the one class that
+ * writes, verifies and reads the format. A checkpoint is {@code {run}/checkpoints/step-XXXXXX-epoch-YY-loss=L.LLLL/}, written
  * under a temporary name ({@code .tmp-step-...}) and renamed when complete, holding:
  *
  * <ul>
@@ -222,18 +222,18 @@ public final class Checkpoints {
         return writeFile(tmp, MODEL, f -> SafeTensorsWriter.write(f, weights, Map.of("format", "pt")));
     }
 
-    /** How a file of a checkpoint is written. */
+    /** Writes the contents of one checkpoint file at the path it is given. */
     @FunctionalInterface
-    public interface FileWriter {
+    public interface ContentWriter {
         void write(Path file) throws IOException;
     }
 
     /**
      * Writes one file of the checkpoint being built in {@code tmp} and returns its size and checksum, read
-     * back from the file system. Any other file a model wants in its checkpoints goes through here (or is
-     * simply written into {@code tmp} before {@link #commit}, which records whatever it finds there).
+     * back from the file system. The files a model adds ({@link TrainableModel#checkpointFiles}) go through
+     * here; {@link #commit} also records any other file it finds in {@code tmp}.
      */
-    public static FileEntry writeFile(Path tmp, String name, FileWriter writer) {
+    public static FileEntry writeFile(Path tmp, String name, ContentWriter writer) {
         Path f = tmp.resolve(name);
         try {
             hook(name, f);

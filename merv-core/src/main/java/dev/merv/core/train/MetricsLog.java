@@ -20,8 +20,8 @@ import java.util.List;
 /**
  * {@code metrics.jsonl} in the run directory: one JSON object per optimizer step with loss, lr,
  * pre-clip gradient norm, throughput, loader wait, skipped samples and the fusion's mixing weights
- * (W18 asks for all of them), plus the reference's names for what its users plot (merv-reference.md
- * §6.8), with {@code P} the stage's metric prefix ({@code Finetune}, {@code Align}, ...):
+ * (W18 asks for all of them), plus the reference's names for what its users plot, with {@code P} the
+ * stage's metric prefix ({@code Finetune}, {@code Align}, ...):
  *
  * <ul>
  *   <li>{@code P/Step}: the global step;

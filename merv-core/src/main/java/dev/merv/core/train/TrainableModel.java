@@ -35,6 +35,15 @@ public interface TrainableModel<B extends MicroBatch> {
     }
 
     /**
+     * Files this model adds to every checkpoint beside {@code model.safetensors} (e.g. adapter weights in a
+     * layout another tool reads), by file name. Replica 0's are written after the weights, recorded with
+     * their sizes and checksums and verified on resume like the others. None by default.
+     */
+    default Map<String, Checkpoints.ContentWriter> checkpointFiles() {
+        return Map.of();
+    }
+
+    /**
      * The forward split at the recomputable layers, mirroring {@link LanguageModel}'s
      * {@code prepare / layer / head}. {@code forward(b) == head(layer(n-1, ... layer(0, prefix(b).hidden)))}.
      *

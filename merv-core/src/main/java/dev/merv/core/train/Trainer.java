@@ -346,6 +346,9 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                     if (r == 0 && failure == null) {
                         try {
                             files.add(Checkpoints.writeModel(tmp, weights));
+                            for (Map.Entry<String, Checkpoints.ContentWriter> f : rep.model.checkpointFiles().entrySet()) {
+                                files.add(Checkpoints.writeFile(tmp, f.getKey(), f.getValue()));
+                            }
                         } catch (CheckpointWriteException e) {
                             failure = e;
                         }

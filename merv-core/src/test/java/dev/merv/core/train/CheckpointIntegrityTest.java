@@ -248,6 +248,41 @@ class CheckpointIntegrityTest {
         assertThat(Checkpoints.latest(root.resolve("rot"))).isEqualTo(left.get(0));
     }
 
+    /** Files a model adds to its checkpoints are written, recorded and verified like the others. */
+    @Test
+    void aModelsOwnCheckpointFilesAreRecordedAndVerified() throws IOException {
+        TrainConfig c = cfg("extra");
+        c.maxSteps = 2;
+        try (Trainer<TinyBatch> t = new Trainer<>(c, (r, d, m) -> {
+            TinyLm lm = new TinyLm(TrainerTesting.VOCAB, TrainerTesting.DIM, TrainerTesting.LAYERS, TrainerTesting.HEADS,
+                    TrainerTesting.HIDDEN).init(TrainerTesting.MODEL_SEED, m);
+            return new TrainableModel<TinyBatch>() {
+                @Override
+                public Map<String, dev.merv.core.nn.Param> parameters() {
+                    return lm.parameters();
+                }
+
+                @Override
+                public LossSum forward(TinyBatch batch) {
+                    return lm.forward(batch);
+                }
+
+                @Override
+                public Map<String, Checkpoints.ContentWriter> checkpointFiles() {
+                    return Map.of("adapter_config.json", f -> Files.writeString(f, "{\"r\": 8}"));
+                }
+            };
+        }, TrainerTesting.source(), null)) {
+            t.run();
+        }
+        Path ckpt = Checkpoints.latest(root.resolve("extra"));
+        assertThat(ckpt.resolve("adapter_config.json")).hasContent("{\"r\": 8}");
+        assertThat(Files.readString(ckpt.resolve("state.json"))).contains("\"adapter_config.json\"");
+        Files.writeString(ckpt.resolve("adapter_config.json"), "{\"r\": 9}");
+        assertThat(Checkpoints.verify(ckpt)).singleElement()
+                .satisfies(d -> assertThat(d.toString()).contains("adapter_config.json: contents changed"));
+    }
+
     static void cutInHalf(Path f) throws IOException {
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
             ch.truncate(ch.size() / 2);

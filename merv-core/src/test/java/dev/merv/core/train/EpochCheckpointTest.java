@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * When checkpoints are written (merv-reference.md §7.1): every {@code save_checkpoint_after} steps, at the
+ * When checkpoints are written, as the reference writes them: every {@code save_checkpoint_after} steps, at the
  * end of every epoch when {@code max_steps} is unset, and at the end; a checkpoint written at an epoch's end
  * resumes into the next epoch exactly.
  */

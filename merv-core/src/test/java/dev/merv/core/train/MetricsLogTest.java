@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code metrics.jsonl} keeps the reference's names beside merv's (merv-reference.md §6.8): {@code P/Loss} is
+ * {@code metrics.jsonl} keeps the reference's names beside merv's (docs/troubleshooting.md): {@code P/Loss} is
  * the mean of the last 128 micro-batch losses, {@code P/Loss (Raw)} this step's, {@code P/Step Time} the mean
  * of the last 128 step times, {@code P/Learning Rate} the rate after the step. The expected values are
  * computed here from the raw inputs; the log itself is optional and never stops a run.
