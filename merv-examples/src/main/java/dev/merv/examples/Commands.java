@@ -86,7 +86,8 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true|auto] [--checkpoint_failures N]\n\n"
+                        + " [--devices auto|cpu|gpu0,gpu1] [--run_id ID] [--resume true|auto]"
+                        + " [--checkpoint_failures N]\n\n"
                         + ConfigCli.usage();
             }
 

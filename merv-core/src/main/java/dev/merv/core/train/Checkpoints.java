@@ -33,8 +33,9 @@ import java.util.stream.Stream;
 
 /**
  * Checkpoint directories (the reference's, with W12/W13 of docs/parity.md fixed): the one class that
- * writes, verifies and reads the format. A checkpoint is {@code {run}/checkpoints/step-XXXXXX-epoch-YY-loss=L.LLLL/}, written
- * under a temporary name ({@code .tmp-step-...}) and renamed when complete, holding:
+ * writes, verifies and reads the format. A checkpoint is
+ * {@code {run}/checkpoints/step-XXXXXX-epoch-YY-loss=L.LLLL/}, written under a temporary name
+ * ({@code .tmp-step-...}) and renamed when complete, holding:
  *
  * <ul>
  *   <li>{@code model.safetensors}: every trainable tensor in fp32 under its model name;

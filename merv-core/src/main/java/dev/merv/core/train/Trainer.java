@@ -219,8 +219,8 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         long ranHere = 0;
         try (MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"), globalStep, cfg.stage.metricPrefix(),
                 smoothing, console)) {
-            metrics.start(globalStep, start.checkpoint(), start.reason(), start.damaged().stream().map(Checkpoints.Damage::toString)
-                    .toList());
+            metrics.start(globalStep, start.checkpoint(), start.reason(),
+                    start.damaged().stream().map(Checkpoints.Damage::toString).toList());
             while (globalStep < schedule.totalSteps() && (cfg.stopAfterSteps <= 0 || ranHere < cfg.stopAfterSteps)) {
                 long perEpoch = source.stepsPerEpoch(epoch, plan);
                 if (stepInEpoch >= perEpoch) {
@@ -290,8 +290,9 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             String previous = lastCheckpoint == null ? "there is no earlier checkpoint of this run"
                     : "the previous checkpoint " + lastCheckpoint + " is intact";
             if (!last && failedCheckpointsInRow <= cfg.checkpointFailures) {
-                console.printf(Locale.ROOT, "%ncheckpoint at step %d failed: %s%n  training goes on and retries at step %d"
-                        + " (%d of %d failed checkpoints in a row allowed by --checkpoint_failures); %s%n", globalStep,
+                console.printf(Locale.ROOT, "%ncheckpoint at step %d failed: %s%n  training goes on and retries at the next"
+                        + " checkpoint (step %d at the latest; %d of %d failed checkpoints in a row allowed by"
+                        + " --checkpoint_failures); %s%n", globalStep,
                         e.getMessage(), (globalStep / cfg.saveCheckpointAfter + 1) * cfg.saveCheckpointAfter,
                         failedCheckpointsInRow, cfg.checkpointFailures, previous);
                 return null;
