@@ -71,7 +71,10 @@ final class MetricsLog implements AutoCloseable {
         }
     }
 
-    /** Keeps the lines up to {@code step} (atomically; lines that are not JSON, e.g. cut by a crash, are dropped). */
+    /**
+     * Keeps the step lines up to {@code step} and the start lines before it (atomically; lines that are not
+     * JSON, e.g. cut by a crash, are dropped).
+     */
     private void truncate(long step) throws IOException {
         if (!Files.exists(file)) {
             return;
@@ -83,7 +86,9 @@ final class MetricsLog implements AutoCloseable {
             }
             try {
                 JsonObject o = GSON.fromJson(line, JsonObject.class);
-                if (o != null && o.has("step") && o.get("step").getAsLong() <= step) {
+                // an earlier start at this very step is replaced by this one's start line
+                if (o != null && o.has("step") && (o.has("event") ? o.get("step").getAsLong() < step
+                        : o.get("step").getAsLong() <= step)) {
                     kept.add(line);
                 }
             } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {

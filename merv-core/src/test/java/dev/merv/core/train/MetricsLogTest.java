@@ -89,8 +89,16 @@ class MetricsLogTest {
             log.start(2, dir.resolve("step-2"), "newest checkpoint", List.of());
             log.write(step(3, 5.0), new double[] {9.0, 11.0}, 0.1);
         }
+        // a start at step 2 that crashed before writing anything leaves a line the next start at 2 replaces
+        try (MetricsLog log = new MetricsLog(f, 3, "Finetune", at2, report)) {
+            log.start(3, dir.resolve("step-3"), "newest checkpoint", List.of());
+        }
+        try (MetricsLog log = new MetricsLog(f, 3, "Finetune", at2, report)) {
+            log.start(3, dir.resolve("step-3"), "newest checkpoint", List.of());
+        }
         List<String> lines = Files.readAllLines(f);
-        assertThat(lines).hasSize(5);
+        assertThat(lines).hasSize(6);
+        assertThat(lines.get(5)).contains("\"event\":\"start\"", "step-3");
         assertThat(lines.get(0)).contains("\"event\":\"start\"", "\"start\":\"fresh\"");
         assertThat(lines.get(3)).contains("\"event\":\"start\"", "\"start\":\"resumed\"", "step-2");
         JsonObject last = JsonParser.parseString(lines.get(4)).getAsJsonObject();
