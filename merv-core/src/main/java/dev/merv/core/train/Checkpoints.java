@@ -6,10 +6,10 @@ import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.merv.core.config.Resume;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.core.weights.SafeTensorsWriter;
-import dev.merv.core.config.Resume;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -42,8 +42,8 @@ import java.util.stream.Stream;
  *   <li>{@code optimizer-rank-R-of-N.safetensors}: replica R's fp32 master piece and AdamW moments of
  *       every bucket, with the bucket layout and per-tensor step counts in the metadata, so any
  *       replica count can rebuild the full state;
- *   <li>the run's configuration files and any other file a model writes into the temporary directory
- *       before {@link #commit} (e.g. adapter weights);
+ *   <li>the run's configuration files and the files the model adds ({@link TrainableModel#checkpointFiles},
+ *       e.g. adapter weights);
  *   <li>{@code state.json}, written last: global step, epoch, step within the epoch (the sampler position),
  *       scheduler, RNG (the trainer's counter-based seed), consecutive non-finite steps, the smoothed
  *       metrics' window, and the size and CRC-32C checksum of every other file ({@code files}).
@@ -65,7 +65,7 @@ public final class Checkpoints {
     private static final Pattern SHARD = Pattern.compile("optimizer-rank-(\\d+)-of-(\\d+)\\.safetensors");
     private static final Pattern NAME = Pattern.compile("step-(\\d+)-epoch-(\\d+)-loss=.*");
     private static final Gson GSON = new Gson();
-    private static final int CHECKSUM_BUFFER = 4 << 20;
+    private static final int CHECKSUM_BUFFER = 1 << 20;
 
     /**
      * Test hook: called before every write step of a checkpoint with the step's name (a file name,
@@ -392,7 +392,7 @@ public final class Checkpoints {
     static FileEntry describe(Path file, String name) throws IOException {
         CRC32C crc = new CRC32C();
         long size = 0;
-        ByteBuffer buf = ByteBuffer.allocateDirect(CHECKSUM_BUFFER);
+        ByteBuffer buf = ByteBuffer.allocate(CHECKSUM_BUFFER);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             while (ch.read(buf) >= 0) {
                 buf.flip();
