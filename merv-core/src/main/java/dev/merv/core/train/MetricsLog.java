@@ -1,6 +1,7 @@
 package dev.merv.core.train;
 
 import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -44,7 +45,8 @@ final class MetricsLog implements AutoCloseable {
     /** The reference's smoothing window ({@code window_size} 128). */
     static final int WINDOW = 128;
 
-    private static final Gson GSON = new Gson();
+    // paths in start lines stay readable ('=' of checkpoint names is not escaped)
+    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
     private final Path file;
     private final String prefix;
     private final PrintStream report;

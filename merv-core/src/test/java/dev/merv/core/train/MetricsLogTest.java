@@ -86,7 +86,7 @@ class MetricsLogTest {
         }
         Files.writeString(f, "{\"step\": 4, \"loss\": 1.", java.nio.file.StandardOpenOption.APPEND); // cut by a crash
         try (MetricsLog log = new MetricsLog(f, 2, "Finetune", at2, report)) {
-            log.start(2, dir.resolve("step-2"), "newest checkpoint", List.of());
+            log.start(2, dir.resolve("step-2-loss=1.0"), "newest checkpoint", List.of());
             log.write(step(3, 5.0), new double[] {9.0, 11.0}, 0.1);
         }
         // a start at step 2 that crashed before writing anything leaves a line the next start at 2 replaces
@@ -100,7 +100,7 @@ class MetricsLogTest {
         assertThat(lines).hasSize(6);
         assertThat(lines.get(5)).contains("\"event\":\"start\"", "step-3");
         assertThat(lines.get(0)).contains("\"event\":\"start\"", "\"start\":\"fresh\"");
-        assertThat(lines.get(3)).contains("\"event\":\"start\"", "\"start\":\"resumed\"", "step-2");
+        assertThat(lines.get(3)).contains("\"event\":\"start\"", "\"start\":\"resumed\"", "step-2-loss=1.0");
         JsonObject last = JsonParser.parseString(lines.get(4)).getAsJsonObject();
         assertThat(last.get("step").getAsLong()).isEqualTo(3);
         assertThat(last.get("Finetune/Loss").getAsDouble()).isEqualTo((1 + 3 + 5 + 7 + 9 + 11) / 6.0);
