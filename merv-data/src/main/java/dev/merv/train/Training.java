@@ -16,10 +16,13 @@ import dev.merv.core.config.StageHyperparameters;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.Precision;
 import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.config.Resume;
 import dev.merv.core.train.BatchSource;
+import dev.merv.core.train.Checkpoints;
 import dev.merv.core.train.LossNormalization;
 import dev.merv.core.train.MervMicroBatch;
 import dev.merv.core.train.MervTrainable;
+import dev.merv.core.train.RunStart;
 import dev.merv.core.train.StageHandOff;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
@@ -80,6 +83,7 @@ public final class Training {
     private final boolean recompute;
     private final int loaderThreads;
     private final long stopAfterSteps;
+    private final int checkpointFailures;
     private final MervBatchSource.Lengths lengths;
     private final boolean console;
     private final List<String> handOffModules;
@@ -98,6 +102,7 @@ public final class Training {
         this.recompute = b.recompute != null ? b.recompute : b.config.model().enableGradientCheckpointing();
         this.loaderThreads = b.loaderThreads;
         this.stopAfterSteps = b.stopAfterSteps;
+        this.checkpointFailures = b.checkpointFailures;
         this.lengths = b.lengths;
         this.console = b.console;
         this.handOffModules = b.handOffModules;
@@ -132,14 +137,21 @@ public final class Training {
                         + config.dataset().datasetRootDir() + "; see docs/data.md)");
             }
         }
-        boolean resuming = config.resume() || config.resumeFromCheckpoint() != null;
+        // a resumed run takes nothing over; --resume auto resumes when the run has a checkpoint (run() decides
+        // for good once the run directory is locked and the checkpoints are verified)
+        boolean resuming = config.resumeFromCheckpoint() != null || config.resume() == Resume.REQUIRED
+                || (config.resume() == Resume.AUTO && !Checkpoints.list(config.runDir().resolve("checkpoints")).isEmpty());
         if (resuming) {
             checkResumedAdapters();
         }
-        handOff = resuming ? StageHandOff.Plan.NONE
+        handOff = handOff(resuming);
+        return this;
+    }
+
+    private StageHandOff.Plan handOff(boolean resuming) {
+        return resuming ? StageHandOff.Plan.NONE
                 : StageHandOff.resolve(config.stage(), ArchSpecifier.parse(config.model().archSpecifier()),
                         config.pretrainedCheckpoint(), config.runDir(), handOffModules);
-        return this;
     }
 
     /**
@@ -271,6 +283,7 @@ public final class Training {
         t.saveCheckpointAfter = config.saveCheckpointAfter();
         t.keepCheckpoints = config.keepCheckpoints();
         t.resume = config.resume();
+        t.checkpointFailures = checkpointFailures;
         t.resumeFromCheckpoint = config.resumeFromCheckpoint() == null ? null : config.resumeFromCheckpoint().toString();
         t.console = console;
         return t;
@@ -285,11 +298,22 @@ public final class Training {
         return out;
     }
 
-    /** Trains; returns the step records, the run directory and the last checkpoint. */
+    /**
+     * Trains; returns the step records, the run directory and the last checkpoint. The run directory is locked
+     * for this process first ({@link RunStart}: a second process on it is refused before anything loads), then
+     * the checkpoint to resume from is chosen and verified.
+     */
     public TrainingResult run() throws IOException {
         preflight();
         ModelConfig m = config.model();
         TrainConfig tc = trainConfig();
+        RunStart start = RunStart.open(tc, System.err);
+        try {
+            handOff = handOff(start.resumes());
+        } catch (RuntimeException e) {
+            start.close();
+            throw e;
+        }
         SkipLog skips = new SkipLog();
         String runConfig = ConfigJson.dump(config) + "\n";
         VideoLlavaDataset ds = null;
@@ -308,7 +332,7 @@ public final class Training {
                 owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips);
                 source = owned;
             }
-            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
+            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, start, (rank, device, manager) -> {
                 Merv merv = MervModels.build(m, weights, precision, MervModels.Purpose.TRAINING, manager, config.seed(),
                         new Merv.Options(), lora);
                 merv.applyStage(config.stage());
@@ -329,11 +353,11 @@ public final class Training {
                 List<StepRecord> records = trainer.run();
                 afterTraining.forEach(l -> l.accept(rank0));
                 writeSkips(trainer.runDir(), skips);
-                List<Path> ckpts = dev.merv.core.train.Checkpoints.list(trainer.runDir().resolve("checkpoints"));
-                return new TrainingResult(records, trainer.runDir(), ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1),
-                        skips);
+                boolean any = !Checkpoints.list(trainer.runDir().resolve("checkpoints")).isEmpty();
+                return new TrainingResult(records, trainer.runDir(), any ? Checkpoints.latest(trainer.runDir()) : null, skips);
             }
         } finally {
+            start.close();
             if (owned != null) {
                 owned.close();
             }
@@ -405,6 +429,7 @@ public final class Training {
         private Boolean recompute;
         private int loaderThreads = 2;
         private long stopAfterSteps;
+        private int checkpointFailures;
         private MervBatchSource.Lengths lengths = MervBatchSource.Lengths.TOKENS;
         private boolean console = true;
         private List<String> handOffModules;
@@ -470,9 +495,29 @@ public final class Training {
             return set("keep_checkpoints", Integer.toString(n));
         }
 
-        /** Continue from the run directory's latest checkpoint. */
+        /** {@code --resume true|false}: continue from the run directory's newest intact checkpoint (which must exist). */
         public Builder resume(boolean on) {
-            return set("resume", Boolean.toString(on));
+            return resume(Resume.of(on));
+        }
+
+        /**
+         * {@code --resume}: {@link Resume#AUTO} continues from the newest intact checkpoint if there is one and
+         * starts fresh otherwise (one command line for a job's first start and its restarts).
+         */
+        public Builder resume(Resume mode) {
+            return set("resume", mode.flag());
+        }
+
+        /**
+         * {@code --checkpoint_failures N}: keep training through up to N scheduled checkpoints in a row that
+         * cannot be written (a full disk), retrying at the next interval; 0 (default) stops at the first.
+         */
+        public Builder checkpointFailures(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("checkpoint_failures " + n + " must be >= 0");
+            }
+            this.checkpointFailures = n;
+            return this;
         }
 
         public Builder resumeFrom(Path checkpoint) {

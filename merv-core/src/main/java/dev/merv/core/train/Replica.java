@@ -106,9 +106,13 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         weights = next;
     }
 
-    /** What one replica reports about one optimizer step (identical on every rank after reduction). */
+    /**
+     * What one replica reports about one optimizer step (identical on every rank after reduction, except
+     * {@code microLosses}: this replica's micro-batch losses, each a mean over its supervised tokens, NaN
+     * for a micro-batch without any, as the reference logs them on rank 0).
+     */
     record StepStats(double loss, long tokens, long samples, long skippedSamples, double loaderWaitS, double gradNorm,
-            boolean updated, float[] mixing) {}
+            boolean updated, float[] mixing, double[] microLosses) {}
 
     /**
      * One optimizer step on this replica. Nothing is read back from the device while micro-batches train:
@@ -126,6 +130,9 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         double loss;
         double norm;
         boolean updated = false;
+        // each micro-batch's own mean loss (the reference's smoothed and raw loss metrics); NaN without tokens
+        double[] microLosses = new double[plan.accumulation()];
+        NDArray[] microMeans = new NDArray[plan.accumulation()];
         shard.beginStep();
         try (NDManager step = manager.newSubManager()) {
             NDArray lossSum = step.zeros(new Shape(), DataType.FLOAT64);
@@ -152,8 +159,10 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
                     try (NDArray v = ls.summed()) {
                         lossSum.addi(v);
                         if (ls.tokens() > 0) {
-                            try (NDArray n = Torch.scalar(step, ls.tokens(), ScalarType.FLOAT32); NDArray q = v.div(n)) {
+                            try (NDArray n = Torch.scalar(step, ls.tokens(), ScalarType.FLOAT32)) {
+                                NDArray q = v.div(n);
                                 meanSum.addi(q);
+                                microMeans[micro] = q;
                             }
                         }
                     }
@@ -173,11 +182,22 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
             try (var ng = Torch.noGrad()) {
                 shard.scaleGradients(1.0 / divisor);
                 double[] local;
-                try (NDArray sq = shard.localSquaredNorm(step);
-                        NDArray all = NDArrays.stack(new NDList(lossSum, meanSum, sq))) {
-                    local = all.toDoubleArray(); // the step's one device-to-host read
+                NDList parts = new NDList(lossSum, meanSum);
+                for (NDArray q : microMeans) {
+                    if (q != null) {
+                        parts.add(q.toType(DataType.FLOAT64, false));
+                    }
                 }
-                double[] sums = collective.allReduceSum(rank, local);
+                try (NDArray sq = shard.localSquaredNorm(step)) {
+                    parts.add(2, sq);
+                    try (NDArray all = NDArrays.stack(parts)) {
+                        local = all.toDoubleArray(); // the step's one device-to-host read
+                    }
+                }
+                for (int i = 0, k = 3; i < microMeans.length; i++) {
+                    microLosses[i] = microMeans[i] == null ? Double.NaN : local[k++];
+                }
+                double[] sums = collective.allReduceSum(rank, java.util.Arrays.copyOf(local, 3));
                 if (cfg.lossNormalization == LossNormalization.MEAN_OF_MEANS) {
                     loss = sums[1] / micros;
                 } else {
@@ -197,7 +217,7 @@ final class Replica<B extends MicroBatch> implements AutoCloseable {
         }
         publish(collective);
         float[] mixing = rank == 0 ? model.mixingWeights() : new float[0];
-        return new StepStats(loss, tokens, samples, skipped, loaderS / plan.replicas(), norm, updated, mixing);
+        return new StepStats(loss, tokens, samples, skipped, loaderS / plan.replicas(), norm, updated, mixing, microLosses);
     }
 
     /** Tells the source which micro-batch this replica loads after {@code micro} (the next step's first after the last). */

@@ -34,6 +34,7 @@ public interface TrainableModel<B extends MicroBatch> {
         return new float[0];
     }
 
+
     /**
      * The forward split at the recomputable layers, mirroring {@link LanguageModel}'s
      * {@code prepare / layer / head}. {@code forward(b) == head(layer(n-1, ... layer(0, prefix(b).hidden)))}.
