@@ -9,6 +9,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.merv.core.config.Resume;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.core.weights.SafeTensorsWriter;
 import java.io.IOException;
@@ -586,10 +587,89 @@ public final class Checkpoints {
     }
 
     /**
-     * Full per-tensor optimizer state of a checkpoint, whatever replica count wrote it:
-     * {@code name -> [master, exp_avg, exp_avg_sq]} in {@code manager}, plus step counts in {@code steps}.
+     * The optimizer state of a checkpoint read range by range: a replica asks for exactly the elements it owns
+     * ({@link ZeroShard#restore(ZeroShard.StateReader, Map)}), and only those bytes are read from the shard files
+     * that hold them, whatever replica count wrote the checkpoint. Step counts go into {@code steps}. Close it to
+     * close the files.
      */
-    static Map<String, NDArray[]> readOptimizer(Path ckpt, NDManager manager, Map<String, Long> steps) {
+    static final class OptimizerReader implements ZeroShard.StateReader, AutoCloseable {
+        private static final String[] KINDS = {"master", "exp_avg", "exp_avg_sq"};
+        private final List<SafeTensors> files = new ArrayList<>();
+        /** name -> {bucket, offset in the bucket, numel} in the writer's layout. */
+        private final Map<String, long[]> where = new HashMap<>();
+        private final long[] piece;
+
+        OptimizerReader(Path ckpt, Map<String, Long> steps) {
+            List<Path> shards = shardFiles(ckpt);
+            try {
+                for (Path p : shards) {
+                    files.add(SafeTensors.open(p));
+                }
+                Map<String, String> meta = files.get(0).metadata();
+                if (meta == null || !meta.containsKey("layout")) {
+                    throw new IllegalStateException(shards.get(0) + ": no 'layout' metadata");
+                }
+                JsonObject layout = GSON.fromJson(meta.get("layout"), JsonObject.class);
+                GSON.fromJson(meta.get("steps"), JsonObject.class).entrySet()
+                        .forEach(e -> steps.put(e.getKey(), e.getValue().getAsLong()));
+                JsonArray buckets = layout.getAsJsonArray("buckets");
+                piece = new long[buckets.size()];
+                for (int b = 0; b < buckets.size(); b++) {
+                    JsonObject jb = buckets.get(b).getAsJsonObject();
+                    piece[b] = jb.get("piece").getAsLong();
+                    for (JsonElement je : jb.getAsJsonArray("entries")) {
+                        JsonObject e = je.getAsJsonObject();
+                        where.put(e.get("name").getAsString(), new long[] {b, e.get("offset").getAsLong(),
+                            e.get("numel").getAsLong()});
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public NDArray read(String name, int kind, long from, long to, NDManager scope) {
+            long[] w = where.get(name);
+            if (w == null) {
+                throw new IllegalStateException("checkpoint has no optimizer state for trainable parameter '" + name + "'");
+            }
+            if (from < 0 || to > w[2] || from > to) {
+                throw new IllegalStateException("optimizer state of '" + name + "' has " + w[2] + " elements; asked for ["
+                        + from + ", " + to + ")");
+            }
+            int b = (int) w[0];
+            long k = piece[b];
+            String key = "bucket." + b + "." + KINDS[kind];
+            List<NDArray> parts = new ArrayList<>();
+            for (long g = w[1] + from; g < w[1] + to; ) {
+                int shard = (int) (g / k);
+                long end = Math.min(w[1] + to, (shard + 1) * k);
+                SafeTensors f = files.get(shard);
+                if (!f.contains(key)) {
+                    throw new IllegalStateException(f.file() + ": missing tensor " + key);
+                }
+                NDArray part = f.loadRange(key, g - shard * k, end - shard * k, scope);
+                parts.add(Torch.dtype(part) == ScalarType.FLOAT32 ? part : Torch.to(part, ScalarType.FLOAT32));
+                g = end;
+            }
+            if (parts.size() == 1) {
+                return parts.get(0);
+            }
+            NDArray all = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts), 0);
+            all.attach(scope);
+            return all;
+        }
+
+        @Override
+        public void close() {
+            files.forEach(SafeTensors::close);
+        }
+    }
+
+    /** The optimizer shard files of a checkpoint in rank order; fails when one is missing. */
+    private static List<Path> shardFiles(Path ckpt) {
         List<Path> shards = new ArrayList<>();
         int replicas = -1;
         try (Stream<Path> s = Files.list(ckpt)) {
@@ -612,55 +692,9 @@ public final class Checkpoints {
             m.matches();
             return Integer.parseInt(m.group(1));
         }));
-        List<SafeTensors> files = new ArrayList<>();
-        try {
-            for (Path p : shards) {
-                files.add(SafeTensors.open(p));
-            }
-            Map<String, String> meta = files.get(0).metadata();
-            if (meta == null || !meta.containsKey("layout")) {
-                throw new IllegalStateException(shards.get(0) + ": no 'layout' metadata");
-            }
-            JsonObject layout = GSON.fromJson(meta.get("layout"), JsonObject.class);
-            JsonObject counts = GSON.fromJson(meta.get("steps"), JsonObject.class);
-            counts.entrySet().forEach(e -> steps.put(e.getKey(), e.getValue().getAsLong()));
-            Map<String, NDArray[]> out = new HashMap<>();
-            JsonArray buckets = layout.getAsJsonArray("buckets");
-            String[] kinds = {"master", "exp_avg", "exp_avg_sq"};
-            for (int b = 0; b < buckets.size(); b++) {
-                JsonObject jb = buckets.get(b).getAsJsonObject();
-                for (int k = 0; k < 3; k++) {
-                    List<NDArray> pieces = new ArrayList<>();
-                    for (SafeTensors f : files) {
-                        String key = "bucket." + b + "." + kinds[k];
-                        if (!f.contains(key)) {
-                            throw new IllegalStateException(f.file() + ": missing tensor " + key);
-                        }
-                        pieces.add(f.load(key, manager, ScalarType.FLOAT32));
-                    }
-                    NDArray full = pieces.size() == 1 ? pieces.get(0)
-                            : ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(pieces), 0);
-                    for (JsonElement je : jb.getAsJsonArray("entries")) {
-                        JsonObject e = je.getAsJsonObject();
-                        long off = e.get("offset").getAsLong();
-                        long n = e.get("numel").getAsLong();
-                        try (NDArray view = FlatOps.slice(full, off, off + n)) {
-                            NDArray copy = dev.merv.core.torch.Torch.clone(view);
-                            copy.attach(manager);
-                            out.computeIfAbsent(e.get("name").getAsString(), x -> new NDArray[3])[k] = copy;
-                        }
-                    }
-                    if (full != pieces.get(0)) {
-                        full.close();
-                    }
-                    pieces.forEach(NDArray::close);
-                }
-            }
-            return out;
-        } finally {
-            files.forEach(SafeTensors::close);
-        }
+        return shards;
     }
+
 
     /**
      * Deletes the oldest checkpoints beyond {@code keep} (0 keeps all) among those up to {@code committed},

@@ -400,10 +400,10 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         smoothing = state.smoothing();
         onAll(r -> {
             Replica<B> rep = replicas.get(r);
-            try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
-                Map<String, Long> steps = new HashMap<>();
-                Map<String, NDArray[]> full = Checkpoints.readOptimizer(ckpt, m, steps);
-                rep.shard.restore(full, steps);
+            // each replica reads only the pieces of the optimizer state it owns
+            Map<String, Long> steps = new HashMap<>();
+            try (Checkpoints.OptimizerReader reader = new Checkpoints.OptimizerReader(ckpt, steps); var ng = Torch.noGrad()) {
+                rep.shard.restore(reader, steps);
             }
             rep.publish(collective);
             return null;
