@@ -16,10 +16,13 @@ import dev.merv.core.config.StageHyperparameters;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.Precision;
 import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.config.Resume;
 import dev.merv.core.train.BatchSource;
+import dev.merv.core.train.Checkpoints;
 import dev.merv.core.train.LossNormalization;
 import dev.merv.core.train.MervMicroBatch;
 import dev.merv.core.train.MervTrainable;
+import dev.merv.core.train.RunStart;
 import dev.merv.core.train.StageHandOff;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
@@ -84,6 +87,7 @@ public final class Training {
     private final boolean recompute;
     private final int loaderThreads;
     private final long stopAfterSteps;
+    private final int checkpointFailures;
     private final MervBatchSource.Lengths lengths;
     private final boolean console;
     private final List<String> handOffModules;
@@ -104,6 +108,7 @@ public final class Training {
         this.recompute = b.recompute != null ? b.recompute : b.config.model().enableGradientCheckpointing();
         this.loaderThreads = b.loaderThreads;
         this.stopAfterSteps = b.stopAfterSteps;
+        this.checkpointFailures = b.checkpointFailures;
         this.lengths = b.lengths;
         this.console = b.console;
         this.handOffModules = b.handOffModules;
@@ -140,14 +145,21 @@ public final class Training {
                         + config.dataset().datasetRootDir() + "; see docs/data.md)");
             }
         }
-        boolean resuming = config.resume() || config.resumeFromCheckpoint() != null;
+        // a resumed run takes nothing over; --resume auto resumes when the run has a checkpoint (run() decides
+        // for good once the run directory is locked and the checkpoints are verified)
+        boolean resuming = config.resumeFromCheckpoint() != null || config.resume() == Resume.REQUIRED
+                || (config.resume() == Resume.AUTO && !Checkpoints.list(config.runDir().resolve("checkpoints")).isEmpty());
         if (resuming) {
             checkResumedAdapters();
         }
-        handOff = resuming ? StageHandOff.Plan.NONE
+        handOff = handOff(resuming);
+        return this;
+    }
+
+    private StageHandOff.Plan handOff(boolean resuming) {
+        return resuming ? StageHandOff.Plan.NONE
                 : StageHandOff.resolve(config.stage(), ArchSpecifier.parse(config.model().archSpecifier()),
                         config.pretrainedCheckpoint(), config.runDir(), handOffModules);
-        return this;
     }
 
     /**
@@ -279,6 +291,7 @@ public final class Training {
         t.saveCheckpointAfter = config.saveCheckpointAfter();
         t.keepCheckpoints = config.keepCheckpoints();
         t.resume = config.resume();
+        t.checkpointFailures = checkpointFailures;
         t.resumeFromCheckpoint = config.resumeFromCheckpoint() == null ? null : config.resumeFromCheckpoint().toString();
         t.console = console;
         return t;
@@ -307,11 +320,22 @@ public final class Training {
         return FeatureKeys.forModel(config.model(), weights, precision, training, hashes);
     }
 
-    /** Trains; returns the step records, the run directory and the last checkpoint. */
+    /**
+     * Trains; returns the step records, the run directory and the last checkpoint. The run directory is locked
+     * for this process first ({@link RunStart}: a second process on it is refused before anything loads), then
+     * the checkpoint to resume from is chosen and verified.
+     */
     public TrainingResult run() throws IOException {
         preflight();
         ModelConfig m = config.model();
         TrainConfig tc = trainConfig();
+        RunStart start = RunStart.open(tc, System.err);
+        try {
+            handOff = handOff(start.resumes());
+        } catch (RuntimeException e) {
+            start.close();
+            throw e;
+        }
         SkipLog skips = new SkipLog();
         String runConfig = ConfigJson.dump(config) + "\n";
         VideoLlavaDataset ds = null;
@@ -339,11 +363,12 @@ public final class Training {
                         config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(1)),
                         config.stage()));
                 MervBatchSource.Options loader = MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(),
-                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths);
+                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths)
+                        .withPixelDtype(precision.compute()); // the encoders' dtype: exact, half the bytes in bf16
                 owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips, lookup);
                 source = owned;
             }
-            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
+            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, start, (rank, device, manager) -> {
                 Merv merv = MervModels.build(m, weights, precision, MervModels.Purpose.TRAINING, manager, config.seed(),
                         new Merv.Options(), lora);
                 merv.applyStage(config.stage());
@@ -364,7 +389,7 @@ public final class Training {
                 List<StepRecord> records = trainer.run();
                 afterTraining.forEach(l -> l.accept(rank0));
                 writeSkips(trainer.runDir(), skips);
-                List<Path> ckpts = dev.merv.core.train.Checkpoints.list(trainer.runDir().resolve("checkpoints"));
+                boolean any = !Checkpoints.list(trainer.runDir().resolve("checkpoints")).isEmpty();
                 FeatureCache.Stats stats = null;
                 if (cache != null) {
                     cache.flush();
@@ -375,10 +400,11 @@ public final class Training {
                                 stats.bytesOnDisk() / 1e6);
                     }
                 }
-                return new TrainingResult(records, trainer.runDir(), ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1),
-                        skips, owned == null ? -1 : owned.decodes(), stats);
+                return new TrainingResult(records, trainer.runDir(), any ? Checkpoints.latest(trainer.runDir()) : null, skips,
+                        owned == null ? -1 : owned.decodes(), stats);
             }
         } finally {
+            start.close();
             if (owned != null) {
                 owned.close();
             }
@@ -456,6 +482,7 @@ public final class Training {
         private Boolean recompute;
         private int loaderThreads = 2;
         private long stopAfterSteps;
+        private int checkpointFailures;
         private MervBatchSource.Lengths lengths = MervBatchSource.Lengths.TOKENS;
         private boolean console = true;
         private List<String> handOffModules;
@@ -523,9 +550,29 @@ public final class Training {
             return set("keep_checkpoints", Integer.toString(n));
         }
 
-        /** Continue from the run directory's latest checkpoint. */
+        /** {@code --resume true|false}: continue from the run directory's newest intact checkpoint (which must exist). */
         public Builder resume(boolean on) {
-            return set("resume", Boolean.toString(on));
+            return resume(Resume.of(on));
+        }
+
+        /**
+         * {@code --resume}: {@link Resume#AUTO} continues from the newest intact checkpoint if there is one and
+         * starts fresh otherwise (one command line for a job's first start and its restarts).
+         */
+        public Builder resume(Resume mode) {
+            return set("resume", mode.flag());
+        }
+
+        /**
+         * {@code --checkpoint_failures N}: keep training through up to N scheduled checkpoints in a row that
+         * cannot be written (a full disk), retrying at the next interval; 0 (default) stops at the first.
+         */
+        public Builder checkpointFailures(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("checkpoint_failures " + n + " must be >= 0");
+            }
+            this.checkpointFailures = n;
+            return this;
         }
 
         public Builder resumeFrom(Path checkpoint) {

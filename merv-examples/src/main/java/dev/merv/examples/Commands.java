@@ -185,7 +185,8 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID] [--resume true]"
+                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID]"
+                        + " [--resume true|auto] [--checkpoint_failures N]"
                         + " [--lora.r R --lora.alpha A [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]]"
                         + " [--feature_cache DIR [--feature_cache_max_gb G]]"
                         + "\n\n" + ConfigCli.usage();

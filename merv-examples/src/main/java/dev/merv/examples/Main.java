@@ -1,5 +1,6 @@
 package dev.merv.examples;
 
+import dev.merv.core.train.RunDirectoryBusyException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -56,6 +57,10 @@ public final class Main {
         }
         try {
             return cmd.run(rest);
+        } catch (RunDirectoryBusyException e) {
+            // another process trains into the run directory: nothing to debug, and a job script can tell it apart
+            System.err.println("merv " + name + ": " + e.getMessage());
+            return 3;
         } catch (IllegalArgumentException e) {
             System.err.println("merv " + name + ": " + e.getMessage());
             System.err.println("usage: ./merv " + name + " " + cmd.usage());

@@ -22,16 +22,16 @@ import java.util.Set;
  * {@code ./merv pretrain}: the reference's {@code pretrain_video.py} flags as they are (reference flag names,
  * bracket lists), plus merv's own flags for where weights are ({@code --weights_root DIR},
  * {@code --weights.<backbone id> DIR}) and how to run ({@code --precision bf16|fp32}, {@code --recompute},
- * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}, {@code --feature_cache DIR},
- * {@code --feature_cache_max_gb G}) and LoRA on the LLM
- * ({@code --lora.r 128 --lora.alpha 256 [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]},
+ * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words},
+ * {@code --checkpoint_failures N}, {@code --feature_cache DIR}, {@code --feature_cache_max_gb G}) and LoRA on the
+ * LLM ({@code --lora.r 128 --lora.alpha 256 [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]},
  * {@link LoraConfig}). It only parses: {@link Training} does the rest.
  */
 final class PretrainCommand {
 
     /** Flags handled here rather than by the reference-compatible config parser. */
     static final Set<String> OWN = Set.of("weights_root", "precision", "recompute", "loader_threads", "stop_after_steps",
-            "lengths", "feature_cache", "feature_cache_max_gb");
+            "lengths", "checkpoint_failures", "feature_cache", "feature_cache_max_gb");
 
     private PretrainCommand() {}
 
@@ -66,6 +66,9 @@ final class PretrainCommand {
         }
         if (o.has("stop_after_steps")) {
             b.stopAfterSteps(o.getLong("stop_after_steps", 0));
+        }
+        if (o.has("checkpoint_failures")) {
+            b.checkpointFailures(o.getInt("checkpoint_failures", 0));
         }
         if (o.has("lengths")) {
             b.lengths(MervBatchSource.Lengths.valueOf(o.get("lengths", null).toUpperCase(Locale.ROOT)));

@@ -23,6 +23,7 @@ import dev.merv.core.projector.Projectors;
 import dev.merv.core.projector.ReferenceInit;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.torch.Transfers;
 import dev.merv.core.train.CausalLmLoss;
 import dev.merv.core.train.LossSum;
 import java.util.ArrayList;
@@ -118,6 +119,8 @@ public final class Merv {
     private final int bosLength;
     private final Options options;
     private volatile MixingWeights lastMixingWeights;
+    private volatile NDArray lastMixingTensor;
+    private NDManager records;
 
     /**
      * Builds projectors and fusion for {@code encoders} and {@code llm} as {@code config} says and, unless
@@ -255,16 +258,26 @@ public final class Merv {
 
     // ------------------------------------------------------------------------------ forward
 
-    /** The training forward: splice, LLM, loss. */
+    /**
+     * The training forward: splice, LLM, loss. The supervised-token count is the batch's (counted by the loader
+     * on the host) unless it says -1; the LLM is told the batch's mask layout, so a right-padded batch attends
+     * with the causal rule alone.
+     */
     public MervOutput forward(MervBatch batch) {
-        return forward(batch, (m, e, a) -> m.forward(e, a, null, null));
+        SplicedInputs in = splice(batch);
+        NDArray logits = llm.forward(in.embeddings(), in.attentionMask(), null, null, in.maskLayout());
+        return output(in, logits, batch);
     }
 
     /** The training forward with a custom LLM runner (e.g. layer-by-layer with recomputation). */
     public MervOutput forward(MervBatch batch, LlmRunner runner) {
         SplicedInputs in = splice(batch);
         NDArray logits = runner.run(llm, in.embeddings(), in.attentionMask());
-        LossSum loss = CausalLmLoss.sum(logits, in.labels());
+        return output(in, logits, batch);
+    }
+
+    private static MervOutput output(SplicedInputs in, NDArray logits, MervBatch batch) {
+        LossSum loss = CausalLmLoss.sum(logits, in.labels(), batch.supervisedTokens());
         return new MervOutput(logits, CausalLmLoss.mean(loss), loss.summed(), loss.tokens(), in);
     }
 
@@ -306,10 +319,10 @@ public final class Merv {
         int[] mm = batch.multimodalIndices();
         NDArray textEmb = llm.embed(ids);
         if (mm.length == 0) {
-            lastMixingWeights = null;
+            recordMixingWeights(null);
             int[] order = new int[b];
             Arrays.setAll(order, i -> i);
-            return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of());
+            return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of(), batch.maskLayout());
         }
         if (encoded == null && batch.pixels().size() != encoders.size()) {
             throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
@@ -379,7 +392,7 @@ public final class Merv {
                 trace.put("projected_" + i, projected.get(i));
             }
         }
-        NDArray mmIdx = mgr.create(Arrays.stream(mm).mapToLong(x -> x).toArray());
+        NDArray mmIdx = Transfers.upload(Arrays.stream(mm).mapToLong(x -> x).toArray(), new Shape(mm.length), mgr);
         boolean allRowsInOrder = mm.length == b && isIdentity(mm);
         NDArray embMm = allRowsInOrder ? textEmb : Torch.indexSelect(textEmb, 0, mmIdx);
         FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features,
@@ -420,7 +433,7 @@ public final class Merv {
         if (mm.length < b) {
             int[] text = textRows(mm, b);
             System.arraycopy(text, 0, order, mm.length, text.length);
-            NDArray txtIdx = mgr.create(Arrays.stream(text).mapToLong(x -> x).toArray());
+            NDArray txtIdx = Transfers.upload(Arrays.stream(text).mapToLong(x -> x).toArray(), new Shape(text.length), mgr);
             NDArray embT = Torch.indexSelect(textEmb, 0, txtIdx);
             NDArray padEmb;
             try (NDArray z = mgr.zeros(new Shape(text.length, l, d))) {
@@ -441,7 +454,7 @@ public final class Merv {
         if (embOut.getShape().get(1) != t + l) {
             throw new IllegalStateException("splice produced " + embOut.getShape() + ", expected length " + (t + l));
         }
-        return new SplicedInputs(embOut, maskOut, labOut, order, l, fused.weights(), trace);
+        return new SplicedInputs(embOut, maskOut, labOut, order, l, fused.weights(), trace, batch.maskLayout());
     }
 
     /** {@code [x[:, :bos], v, x[:, bos:]]} along {@code axis} 1. */
@@ -627,7 +640,8 @@ public final class Merv {
             // mean of the row's attended text-token embeddings (merv's definition of query_mlp's query)
             try (NDArray m = Torch.to(maskMm, Torch.dtype(embMm)); NDArray m3 = m.expandDims(2);
                     NDArray masked = embMm.mul(m3); NDArray s = masked.sum(new int[] {1});
-                    NDArray n = m.sum(new int[] {1}, true).maximum(1f)) {
+                    NDArray one = Torch.scalar(m.getManager(), 1, ScalarType.FLOAT32);
+                    NDArray counted = m.sum(new int[] {1}, true); NDArray n = counted.maximum(one)) {
                 query = s.div(n);
             }
         }
@@ -646,13 +660,31 @@ public final class Merv {
         return new FusionContext(query, keys);
     }
 
+    /**
+     * Keeps a detached copy of the fusion weights on their device; {@link #lastMixingWeights} copies them to
+     * the host only when asked (the trainer asks on one replica, once per step), never inside the forward.
+     */
     private void recordMixingWeights(NDArray w) {
+        NDArray previous = lastMixingTensor;
+        lastMixingTensor = null;
+        lastMixingWeights = null;
+        if (previous != null) {
+            previous.close();
+        }
         if (w == null) {
-            lastMixingWeights = null;
             return;
         }
-        int rows = (int) w.getShape().get(0);
-        lastMixingWeights = new MixingWeights(config.videoBackboneIds(), rows, Torch.toFloatArray(w));
+        if (records == null || !records.getDevice().equals(w.getDevice())) {
+            // a manager of Merv's own: the batch's and the weights' managers are closed before the trainer asks
+            records = NDManager.newBaseManager(w.getDevice());
+        }
+        NDArray copy;
+        try (var ng = Torch.noGrad()) {
+            copy = Torch.clone(w);
+        }
+        ai.djl.ndarray.NDScope.unregister(copy);
+        copy.attach(records);
+        lastMixingTensor = copy;
     }
 
     private static ScalarType projectorDtype(Projector p) {
@@ -683,9 +715,15 @@ public final class Merv {
 
     // ------------------------------------------------------------------------------ accessors
 
-    /** The fusion weights of the last forward ({@code [B_mm, E]} host copy), null if none. */
+    /** The fusion weights of the last forward ({@code [B_mm, E]} host copy, read from the device on first ask), null if none. */
     public MixingWeights lastMixingWeights() {
-        return lastMixingWeights;
+        MixingWeights w = lastMixingWeights;
+        NDArray t = lastMixingTensor;
+        if (w == null && t != null) {
+            w = new MixingWeights(config.videoBackboneIds(), (int) t.getShape().get(0), Torch.toFloatArray(t));
+            lastMixingWeights = w;
+        }
+        return w;
     }
 
     /** The whole parameter tree with the reference's names. */
@@ -729,6 +767,20 @@ public final class Merv {
 
     public LanguageModel llm() {
         return llm;
+    }
+
+    /**
+     * The device the model's weights live on (that of the LLM's first weight): where callers must make the
+     * arrays they hand it, never DJL's default device (which can differ: the GPU of a machine that trains on
+     * the CPU, or the CPU when DJL's own probe misses a GPU that libtorch sees).
+     */
+    public ai.djl.Device device() {
+        for (Param p : llm.module().namedParameters().values()) {
+            if (p.isSet()) {
+                return p.get().getDevice();
+            }
+        }
+        throw new IllegalStateException("the LLM has no weights yet, so the model has no device");
     }
 
     public ModelConfig config() {

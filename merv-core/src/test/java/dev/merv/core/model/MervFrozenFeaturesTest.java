@@ -67,7 +67,7 @@ class MervFrozenFeaturesTest {
             }
         }
         return new MervBatch(bm.create(ids, new Shape(b, T)), bm.create(mask, new Shape(b, T)),
-                bm.create(labels, new Shape(b, T)), pixels, new int[] {0, 2}, new boolean[b], -1, bm, frozen);
+                bm.create(labels, new Shape(b, T)), pixels, new int[] {0, 2}, new boolean[b], -1, bm, MaskLayout.ANY, frozen);
     }
 
     List<NDArray> pixels(NDManager bm, int rows, long seed) {

@@ -161,6 +161,11 @@ final class TinyLm extends Module implements TrainableModel<TinyBatch> {
             }
 
             @Override
+            public int layerOf(String name) {
+                return Layered.layerIndex("layers.", name);
+            }
+
+            @Override
             public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, TinyBatch batch) {
                 return loss(hidden, batch);
             }

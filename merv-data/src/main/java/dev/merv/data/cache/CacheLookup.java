@@ -144,8 +144,13 @@ public final class CacheLookup {
         };
     }
 
-    /** Cached rows as one array {@code [rows, ...row shape]} in {@code manager}. */
-    public static NDArray stack(List<FeatureCache.Tensor> rows, long[] rowShape, ai.djl.ndarray.NDManager manager) {
-        return HostTensors.stack(rows, rowShape, manager, true);
+    /** Cached rows stacked as stored, a row-major host tensor for upload (see {@link #inLayout}). */
+    public static NDArray stackStored(List<FeatureCache.Tensor> rows, ai.djl.ndarray.NDManager host) {
+        return HostTensors.stackStored(rows, host);
+    }
+
+    /** Stacked stored rows viewed in their logical axis order and original memory layout ({@code order}: a row's). */
+    public static NDArray inLayout(NDArray stored, int[] order) {
+        return HostTensors.inLayout(stored, order);
     }
 }

@@ -3,11 +3,10 @@ package dev.merv.data.cache;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.sun.jna.Pointer;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.torch.Transfers;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -80,70 +79,55 @@ final class HostTensors {
 
     /** One tensor's bytes as a new row-major array of its stored (memory-order) shape, owned by {@code manager}. */
     static NDArray storedArray(FeatureCache.Tensor t, NDManager manager) {
-        FeatureCache.Tensor rowMajor = new FeatureCache.Tensor(t.dtype(), t.storedShape(), t.data(), null);
-        return stack(List.of(rowMajor), rowMajor.shape(), manager, false);
+        NDArray dst = Transfers.emptyHost(manager, t.dtype(), t.storedShape());
+        fill(dst, List.of(t));
+        return dst;
     }
 
     /**
-     * Rows of equal dtype, shape {@code rowShape} and memory order stacked into {@code [rows, ...rowShape]}
-     * (or, with {@code stacked} false, the single tensor as it is) in that memory order, owned by
-     * {@code manager}, on its device.
+     * Rows of equal dtype, shape and memory order stacked as stored: a row-major host tensor
+     * {@code [rows, ...stored row shape]} owned by {@code host} (pinned on a GPU machine), for upload.
      */
-    static NDArray stack(List<FeatureCache.Tensor> rows, long[] rowShape, NDManager manager, boolean stacked) {
+    static NDArray stackStored(List<FeatureCache.Tensor> rows, NDManager host) {
         FeatureCache.Tensor first = rows.get(0);
-        ScalarType dtype = first.dtype();
         for (FeatureCache.Tensor t : rows) {
-            if (t.dtype() != dtype || !Arrays.equals(t.shape(), rowShape) || !Arrays.equals(t.order(), first.order())) {
+            if (t.dtype() != first.dtype() || !Arrays.equals(t.shape(), first.shape())
+                    || !Arrays.equals(t.order(), first.order())) {
                 throw new IllegalArgumentException("cached rows differ: " + t.dtype() + " " + Arrays.toString(t.shape())
-                        + " order " + Arrays.toString(t.order()) + " vs " + dtype + " " + Arrays.toString(rowShape)
+                        + " order " + Arrays.toString(t.order()) + " vs " + first.dtype() + " " + Arrays.toString(first.shape())
                         + " order " + Arrays.toString(first.order()));
             }
         }
         long[] stored = first.storedShape();
-        long[] shape = stored;
-        if (stacked) {
-            shape = new long[stored.length + 1];
-            shape[0] = rows.size();
-            System.arraycopy(stored, 0, shape, 1, stored.length);
+        long[] shape = new long[stored.length + 1];
+        shape[0] = rows.size();
+        System.arraycopy(stored, 0, shape, 1, stored.length);
+        NDArray dst = Transfers.emptyHost(host, first.dtype(), shape);
+        fill(dst, rows);
+        return dst;
+    }
+
+    /**
+     * Stacked stored rows {@code [rows, ...stored row shape]} viewed in their logical axis order, keeping the
+     * memory layout they were computed in ({@code order}: a row's axes outermost first; null: row-major).
+     */
+    static NDArray inLayout(NDArray stored, int[] order) {
+        if (order == null) {
+            return stored;
         }
-        boolean onCpu = Device.Type.CPU.equals(manager.getDevice().getDeviceType());
-        NDManager host = onCpu ? manager : NDManager.newBaseManager(Device.cpu());
-        try {
-            // bf16 lands in an fp16 carrier and is reinterpreted, as DJL cannot create bf16 arrays
-            DataType carrier = dtype.djlSafe() ? dtype.djl() : DataType.FLOAT16;
-            NDArray dst = host.create(new Shape(shape), carrier);
-            long addr = Torch.dataPointer(dst);
-            long off = 0;
-            for (FeatureCache.Tensor t : rows) {
-                new Pointer(addr + off).write(0, t.data(), 0, t.data().length);
-                off += t.data().length;
-            }
-            NDArray typed = dst;
-            if (!dtype.djlSafe()) {
-                typed = Torch.viewAs(dst, dtype);
-                dst.close();
-            }
-            if (!onCpu) {
-                NDArray moved = Torch.toDevice(typed, manager, dtype);
-                typed.close();
-                typed = moved;
-            }
-            if (first.order() == null) {
-                return typed;
-            }
-            // back to the logical axis order, keeping the memory layout
-            int offset = stacked ? 1 : 0;
-            int[] inverse = new int[shape.length];
-            for (int i = 0; i < first.order().length; i++) {
-                inverse[first.order()[i] + offset] = i + offset;
-            }
-            NDArray view = typed.transpose(inverse);
-            typed.close();
-            return view;
-        } finally {
-            if (!onCpu) {
-                host.close();
-            }
+        int[] inverse = new int[order.length + 1];
+        for (int i = 0; i < order.length; i++) {
+            inverse[order[i] + 1] = i + 1;
+        }
+        return stored.transpose(inverse);
+    }
+
+    private static void fill(NDArray dst, List<FeatureCache.Tensor> rows) {
+        long addr = Torch.dataPointer(dst);
+        long off = 0;
+        for (FeatureCache.Tensor t : rows) {
+            new Pointer(addr + off).write(0, t.data(), 0, t.data().length);
+            off += t.data().length;
         }
     }
 }
