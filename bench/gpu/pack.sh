@@ -4,7 +4,11 @@
 # PACK then holds everything a machine with a torch (any version DJL's JNI can be rebuilt against),
 # Python and no JDK or network needs to prove merv there in one run (bash PACK/run.sh PACK RESULTS):
 #   run.sh, summarize.py          the runner and what writes its RESULTS/summary.json
-#   decoder_stack.py              the PyTorch twin of merv's decoder-stack benchmark
+#   train_step.py                 the PyTorch twin of merv's training-step benchmark (HF LlamaForCausalLM
+#                                 when transformers imports there, else a plain twin)
+#   lora_step.py                  the PyTorch twin of merv's LoRA step benchmark (optional kit stage)
+#   decoder_stack.py              the PyTorch decoder layers train_step.py's plain twin uses, and the twin
+#                                 of merv's forward+backward decoder-stack benchmark
 #   merv.tar.xz                   merv's classes, their runtime dependencies without the 110 MB
 #                                 pytorch-native-cpu (and DJL's prebuilt JNI: the kit rebuilds it), test
 #                                 classes, the golden fixtures, JUnit's console launcher; jars stored
@@ -134,7 +138,8 @@ for m in "${MODULES[@]}"; do
   fi
   prev+=("$d")
 done
-cp "$ROOT/bench/gpu/decoder_stack.py" "$ROOT/bench/gpu/summarize.py" "$ROOT/bench/gpu/run.sh" "$PACK/"
+cp "$ROOT/bench/gpu/train_step.py" "$ROOT/bench/gpu/lora_step.py" "$ROOT/bench/gpu/decoder_stack.py" "$ROOT/bench/gpu/summarize.py" \
+  "$ROOT/bench/gpu/run.sh" "$PACK/"
 chmod +x "$PACK/run.sh"
 printf '%s\n' "${MODULES[@]}" > "$STAGE/merv/modules.txt"
 
@@ -160,7 +165,8 @@ dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo " (wit
   echo
   (cd "$PACK" && find . -type f ! -name KIT.txt ! -path './djl/djl-jni-src/*' -printf '%s\t%p\n' | sort -k2)
   echo
-  (cd "$PACK" && sha256sum merv.tar.xz jre.tar.xz run.sh decoder_stack.py summarize.py djl/build-djl-jni.sh)
+  (cd "$PACK" && sha256sum merv.tar.xz jre.tar.xz run.sh train_step.py lora_step.py decoder_stack.py summarize.py \
+    djl/build-djl-jni.sh)
 } > "$PACK/KIT.txt"
 size=$(du -sb "$PACK" | cut -f1)
 log "PACK $PACK: $((size / 1024 / 1024)) MiB ($size bytes) in $((SECONDS - started)) s"

@@ -7,14 +7,20 @@
 # RESULTS/summary.json again so that a run cut off half-way still tells where it got:
 #   1. unpack the Java runtime and merv            (WORK, default /tmp/merv-kit; MERV_KIT_WORK)
 #   2. rebuild DJL's JNI against this torch         (CUDA=1 unless --cpu; reused when already built)
-#   3. the golden-fixture tests                     (every *FixtureTest, JUnit console launcher)
-#   4. GPU checks (not with --cpu)                  (*GpuTest: bridge device moves, SDPA, NCCL on every GPU)
-#   5. the decoder-stack benchmark                  (merv, then the same step in PyTorch; ratio)
-#   6. the rest of the test suite
+#   3. the golden-fixture tests                     (every *FixtureTest on the GPU: -Dmerv.test.device=cuda)
+#   4. GPU checks (not with --cpu)                  (*GpuTest: bridge device moves, transfers, SDPA, NCCL)
+#   5. the LLM training-step benchmark              (merv's trainer, then the same step in PyTorch; ratio,
+#                                                    MFU, device memory against the trainer's formula)
+#   6. the encoder benchmark                        (merv-base's four encoders, sequential vs concurrent)
+#   7. the rest of the test suite
 # Output: RESULTS/summary.json {"device", "torch", "fixture_tests": {"passed", "failed", ...},
 # "gpu_checks", "other_tests", "bench": {...}, "stages"}, RESULTS/kit.log (everything printed),
 # JUnit XML under RESULTS/junit-*/, the JNI build log. Time budget: MERV_KIT_BUDGET_S (default 450 s
 # on a GPU, unlimited with --cpu); a stage that would start past it is skipped and says so.
+# MERV_KIT_LLM_LAYERS overrides the decoder layers of stage 5 (default: as many as the card's memory
+# fits by the trainer's formula, 4 to 12); MERV_KIT_DECODER_STACK=1 adds the forward+backward-only
+# decoder-stack benchmark of earlier kits, MERV_KIT_LORA=1 the full-depth LoRA step (LoraStepBench against
+# lora_step.py; MERV_KIT_LORA_BATCH, default 1).
 set -uo pipefail
 
 usage() { echo "usage: bash run.sh PACK RESULTS [--cpu]" >&2; exit 2; }
@@ -93,14 +99,18 @@ command -v "$PY" >/dev/null || fail "no $PY (set PYTHON)"
 import json, os, platform, sys
 import torch
 mode, out, kit = sys.argv[1:4]
+total = None
+name = None
 if mode == "gpu" and torch.cuda.is_available():
     names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     device = "%d x %s (CUDA %s)" % (len(names), names[0], torch.version.cuda)
+    name = names[0]
+    total = torch.cuda.get_device_properties(0).total_memory
 elif mode == "gpu":
     device = "no GPU visible to torch (torch %s, CUDA build %s)" % (torch.__version__, torch.version.cuda)
 else:
     device = "cpu (rehearsal): %s, %d cores" % (platform.processor() or platform.machine(), os.cpu_count())
-facts = {"device": device, "torch": torch.__version__, "mode": mode,
+facts = {"device": device, "device_name": name, "device_total_bytes": total, "torch": torch.__version__, "mode": mode,
          "torch_dir": os.path.dirname(torch.__file__), "cuda_available": torch.cuda.is_available(),
          "kit": open(kit).readline().strip() if os.path.exists(kit) else None}
 json.dump(facts, open(out, "w"), indent=2)
@@ -177,15 +187,20 @@ JOPTS=(-Xmx${MERV_KIT_XMX:-8g} -XX:+UseParallelGC -Djava.awt.headless=true -Dai.
 mkdir -p "$WORK/jna"
 
 # junit NAME [launcher options]: one console-launcher run, XML into RESULTS/junit-NAME
+# (JVM options for one stage: JUNIT_JOPTS, e.g. the fixture tests' device)
 junit() {
   local name=$1
   shift
-  "$JAVA" "${JOPTS[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher execute --disable-banner \
+  "$JAVA" "${JOPTS[@]}" ${JUNIT_JOPTS:-} -cp "$CP" org.junit.platform.console.ConsoleLauncher execute --disable-banner \
     --details=tree --details-theme=ascii --disable-ansi-colors --scan-classpath "$TESTDIRS" --reports-dir "$RESULTS/junit-$name" "$@"
 }
 
 # ---------------------------------------------------------------- 3. fixture tests
-run_stage fixture-tests 30 junit fixtures --include-classname '.*FixtureTest' --fail-if-no-tests
+# on a GPU every fixture test computes there (fp32 with TF32 off, at the fixtures' tolerances)
+TEST_DEVICE=cpu
+[ "$MODE" = gpu ] && TEST_DEVICE=cuda
+JUNIT_JOPTS=-Dmerv.test.device=$TEST_DEVICE run_stage fixture-tests 30 junit fixtures --include-classname '.*FixtureTest' \
+  --fail-if-no-tests
 
 # ---------------------------------------------------------------- 4. GPU checks
 if [ "$MODE" = gpu ]; then
@@ -194,27 +209,82 @@ else
   say "stage gpu-checks: not run (--cpu rehearsal)"
 fi
 
-# ---------------------------------------------------------------- 5. benchmark
+# ---------------------------------------------------------------- 5. LLM training-step benchmark
 if [ "$MODE" = gpu ]; then
-  # one Llama-2-7B decoder layer shape (hidden 4096, 32 heads, MLP 11008), 4 layers, bf16, 2k tokens
-  BENCH=(--dtype bf16 --layers 4 --hidden 4096 --heads 32 --kv-heads 32 --mlp 11008 --batch 1 --seq 2048 --steps 10 --warmup 3)
+  # a Llama-2-7B-shaped decoder (hidden 4096, 32 heads, MLP 11008, vocab 32064) at MERV's finetune shape:
+  # 2048 tokens of which the first 64 stand for the visual tokens; as many layers as the card holds at
+  # ~5 GB per layer (20 bytes per parameter of weights, gradients, fp32 masters and moments, plus one
+  # layer's activations without recomputation) after ~9 GB for embedding, LM head, logits and the context
+  LAYERS=${MERV_KIT_LLM_LAYERS:-$("$PY" -c 'import json,sys
+t = json.load(open(sys.argv[1])).get("device_total_bytes") or 0
+print(max(4, min(12, int((0.85 * t / 2**30 - 9) / 5.0))))' "$RESULTS/facts.json")}
+  LLM=(--dtype bf16 --layers "$LAYERS" --hidden 4096 --heads 32 --kv-heads 32 --mlp 11008 --vocab 32064 --batch 1
+    --seq 2048 --visual 64 --steps 5 --warmup 2)
+  ENC=(--dtype bf16 --iters 5)
   JDEV=gpu0; PDEV=cuda:0
 else
-  BENCH=(--dtype fp32 --layers 2 --hidden 512 --heads 8 --kv-heads 8 --mlp 1408 --batch 2 --seq 256 --steps 5 --warmup 2)
+  LLM=(--dtype fp32 --layers 2 --hidden 128 --heads 4 --kv-heads 2 --mlp 344 --vocab 1024 --batch 2 --seq 128
+    --visual 16 --steps 3 --warmup 1)
+  ENC=(--dtype fp32 --width 16 --size 112 --iters 2)
   JDEV=cpu; PDEV=cpu
 fi
-bench() {
-  say "merv: DecoderStackBench ${BENCH[*]} on $JDEV"
-  "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.llama.DecoderStackBench --device "$JDEV" "${BENCH[@]}" \
-    | tee "$RESULTS/bench-merv.json" | grep '^{' || return 1
-  say "PyTorch: decoder_stack.py, same shapes, on $PDEV"
-  "$PY" "$PACK/decoder_stack.py" --device "$PDEV" --threads "$THREADS" "${BENCH[@]}" \
-    | tee "$RESULTS/bench-pytorch.json" || return 1
+bench_llm() {
+  say "merv: TrainStepBench ${LLM[*]} on $JDEV (recompute, then plain)"
+  "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.TrainStepBench --device "$JDEV" "${LLM[@]}" \
+    | tee "$RESULTS/bench-llm-merv.json" | grep '^{'
+  local rc=${PIPESTATUS[0]}
+  summarize
+  say "PyTorch: train_step.py, same model, step and shapes, on $PDEV"
+  "$PY" "$PACK/train_step.py" --device "$PDEV" --threads "$THREADS" "${LLM[@]}" \
+    | tee "$RESULTS/bench-llm-pytorch.json" || return 1
+  return "$rc"
 }
-run_stage bench 60 bench
+run_stage bench-llm 60 bench_llm
 
-# ---------------------------------------------------------------- 6. the rest of the suite
-run_stage other-tests 60 junit suite --exclude-classname '.*FixtureTest' --exclude-classname '.*GpuTest'
+# ---------------------------------------------------------------- 6. encoder benchmark
+bench_encoders() {
+  say "merv: EncoderConcurrencyBench ${ENC[*]} on $JDEV"
+  "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.encoders.EncoderConcurrencyBench --device "$JDEV" "${ENC[@]}" \
+    | tee "$RESULTS/bench-encoders-merv.json" | grep '^{'
+  return "${PIPESTATUS[0]}"
+}
+run_stage bench-encoders 30 bench_encoders
+
+if [ "${MERV_KIT_LORA:-0}" = 1 ]; then
+  # the LoRA step at full depth (LoraStepBench and lora_step.py; their defaults are Llama-2-7B at MERV's length)
+  if [ "$MODE" = gpu ]; then
+    LORA=(--batch ${MERV_KIT_LORA_BATCH:-1} --steps 3 --warmup 1)
+  else
+    LORA=(--layers 2 --hidden 128 --heads 4 --kv-heads 2 --mlp 344 --vocab 1024 --seq 128 --batch 1 --r 8 --alpha 16
+      --steps 2 --warmup 1)
+  fi
+  bench_lora() {
+    "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.lora.LoraStepBench --device "$JDEV" "${LORA[@]}" \
+      | tee "$RESULTS/bench-lora-merv.json" | grep '^{' || return 1
+    "$PY" "$PACK/lora_step.py" --device "$PDEV" "${LORA[@]}" | tee "$RESULTS/bench-lora-pytorch.json" || return 1
+  }
+  run_stage bench-lora 60 bench_lora
+fi
+
+if [ "${MERV_KIT_DECODER_STACK:-0}" = 1 ]; then
+  if [ "$MODE" = gpu ]; then
+    STACK=(--dtype bf16 --layers 4 --hidden 4096 --heads 32 --kv-heads 32 --mlp 11008 --batch 1 --seq 2048 --steps 10 --warmup 3)
+  else
+    STACK=(--dtype fp32 --layers 2 --hidden 512 --heads 8 --kv-heads 8 --mlp 1408 --batch 2 --seq 256 --steps 5 --warmup 2)
+  fi
+  bench_stack() {
+    "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.merv.llm.llama.DecoderStackBench --device "$JDEV" "${STACK[@]}" \
+      | tee "$RESULTS/bench-stack-merv.json" | grep '^{' || return 1
+    "$PY" "$PACK/decoder_stack.py" --device "$PDEV" --threads "$THREADS" "${STACK[@]}" \
+      | tee "$RESULTS/bench-stack-pytorch.json" || return 1
+  }
+  run_stage bench-decoder-stack 60 bench_stack
+fi
+
+# ---------------------------------------------------------------- 7. the rest of the suite
+# (QuickstartDocTest compiles the docs' quickstart with javac: this machine has no JDK)
+run_stage other-tests 60 junit suite --exclude-classname '.*FixtureTest' --exclude-classname '.*GpuTest' \
+  --exclude-classname '.*QuickstartDocTest'
 
 summarize
 say "done in $((SECONDS - T0)) s: $RESULTS/summary.json"

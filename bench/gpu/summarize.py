@@ -4,7 +4,9 @@ stage, so that a run cut off half-way still has a summary of what it reached).
   python3 summarize.py RESULTS
 
 Reads RESULTS/facts.json (device, torch, mode, java, kit), RESULTS/stages.tsv (one line per stage:
-name, status, seconds), RESULTS/junit-*/ (JUnit XML reports) and RESULTS/bench-*.json.
+name, status, seconds), RESULTS/junit-*/ (JUnit XML reports) and RESULTS/bench-*.json (JSON result lines
+with "impl" and "name"): merv/PyTorch speed ratios per name, MFU against the card's dense bf16 peak,
+device memory against the trainer's formula.
 """
 import glob
 import json
@@ -36,20 +38,77 @@ def junit_counts(folder):
     return counts
 
 
-def bench(results):
-    out = {}
+# dense bf16 tensor-core peak, TFLOP/s, by card name (the vendors' figures without sparsity)
+PEAK_BF16_TFLOPS = [("H200", 989.4), ("H100 PCIe", 756.0), ("H100", 989.4), ("A100", 312.0), ("L40S", 362.0),
+                    ("A10G", 70.0), ("L4", 121.0)]
+
+
+def peak_tflops(device_name):
+    for key, peak in PEAK_BF16_TFLOPS:
+        if device_name and key in device_name:
+            return peak
+    return None
+
+
+def bench(results, facts):
+    """Every result line of RESULTS/bench-*.json by implementation and name, merv/PyTorch ratios, MFU."""
+    out = {"merv": {}, "pytorch": {}}
+    errors = {}
     for f in sorted(glob.glob(os.path.join(results, "bench-*.json"))):
-        key = os.path.basename(f)[len("bench-"):-len(".json")]
         try:
             with open(f) as fh:
                 lines = [l for l in fh.read().splitlines() if l.strip().startswith("{")]
-            out[key] = json.loads(lines[-1]) if lines else {"error": "no result line"}
-        except (OSError, ValueError) as e:
-            out[key] = {"error": str(e)}
-    m, p = out.get("merv"), out.get("pytorch")
-    if m and p and "step_ms_median" in m and "step_ms_median" in p:
-        # > 1: merv's step is faster than PyTorch's on the same machine, same shapes
-        out["merv_speed_vs_pytorch"] = round(p["step_ms_median"] / m["step_ms_median"], 3)
+        except OSError as e:
+            errors[os.path.basename(f)] = str(e)
+            continue
+        if not lines:
+            errors[os.path.basename(f)] = "no result line"
+        for l in lines:
+            try:
+                r = json.loads(l)
+            except ValueError as e:
+                errors[os.path.basename(f)] = str(e)
+                continue
+            stem = os.path.basename(f)[len("bench-"):-len(".json")]
+            for suffix in ("-merv", "-pytorch"):
+                stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
+            name = r.get("name") or stem
+            # every twin's line counts as PyTorch's (the LoRA twin says hf-peft or pytorch-lora)
+            out.setdefault("merv" if r.get("impl") == "merv" else "pytorch", {})[name] = r
+    if errors:
+        out["errors"] = errors
+    ratios = {}
+    for name, m in out["merv"].items():
+        p = out["pytorch"].get(name)
+        if p and "step_ms_median" in m and "step_ms_median" in p:
+            # > 1: merv's step is faster than PyTorch's on the same machine, same shapes
+            ratios[name] = round(p["step_ms_median"] / m["step_ms_median"], 3)
+    if ratios:
+        out["merv_speed_vs_pytorch"] = ratios
+    peak = peak_tflops(facts.get("device_name"))
+    if peak and facts.get("mode") == "gpu":
+        out["peak_bf16_tflops"] = peak
+        mfu = {}
+        for impl in ("merv", "pytorch"):
+            for name, r in out.get(impl, {}).items():
+                if "model_tflops_per_s" in r and r.get("dtype") == "bfloat16":
+                    mfu["%s:%s" % (impl, name)] = round(r["model_tflops_per_s"] / peak, 4)
+        out["mfu"] = mfu
+    memory = {}
+    for name, r in out["merv"].items():
+        if "device_used_bytes" in r and "memory_formula_bytes" in r:
+            used = r["device_used_bytes"] - r.get("device_used_before_bytes", 0)
+            memory[name] = {"device_used_gib": round(used / 2**30, 2),
+                            "formula_without_activations_gib": round(r["memory_formula_bytes"] / 2**30, 2),
+                            "used_over_formula": round(used / r["memory_formula_bytes"], 3)}
+    for name, r in out["pytorch"].items():
+        if "max_memory_reserved_bytes" in r:
+            memory.setdefault(name, {})["pytorch_max_reserved_gib"] = round(r["max_memory_reserved_bytes"] / 2**30, 2)
+    if memory:
+        out["memory"] = memory
+    enc = out["merv"].get("encoders")
+    if enc:
+        out["encoders_concurrent_vs_sequential"] = enc.get("concurrent_vs_sequential")
     return out
 
 
@@ -79,7 +138,7 @@ def main():
         "fixture_tests": junit_counts(os.path.join(results, "junit-fixtures")) or "not run",
         "gpu_checks": junit_counts(os.path.join(results, "junit-gpu")) or ("not run: --cpu rehearsal" if state.get("mode") == "cpu" else "not run"),
         "other_tests": junit_counts(os.path.join(results, "junit-suite")) or "not run",
-        "bench": bench(results),
+        "bench": bench(results, state),
         "stages": stages,
         "elapsed_s": sum(st["seconds"] for st in stages),
     }

@@ -144,8 +144,7 @@ public final class MervModels {
         for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
             String id = cfg.videoBackboneIds().get(i);
             Path dir = encoderDir(id, weights);
-            EncoderRegistry.Options o = build.encoderOptions().getOrDefault(id, EncoderRegistry.Options.defaults())
-                    .withFrames(cfg.numFrames().get(i)).withResize(ResizeStrategy.parse(cfg.imageResizeStrategy()));
+            EncoderRegistry.Options o = encoderOptions(cfg, i, build);
             long t0 = System.nanoTime();
             FrozenVideoEncoder enc = EncoderRegistry.load(id, o, dir.toString(), null, manager, encDtype);
             LOG.info("encoder {} ({}): {} frames -> {} x {} tokens of width {}, {} parameters, {}, loaded from {} in {} ms",
@@ -217,7 +216,39 @@ public final class MervModels {
             String id = cfg.videoBackboneIds().get(i);
             Path dir = encoderDir(id, weights);
             JsonObject json = Files.exists(dir.resolve("config.json")) ? ModelDirectory.readConfig(dir) : null;
-            out.add(EncoderRegistry.create(id, json, EncoderRegistry.Options.of(cfg, i)));
+            out.add(EncoderRegistry.create(id, json, encoderOptions(cfg, i)));
+        }
+        return out;
+    }
+
+    /**
+     * How encoder {@code i} of {@code cfg} is built by default (its frame count and the config's
+     * {@code image_resize_strategy}; the registry's defaults otherwise).
+     */
+    public static EncoderRegistry.Options encoderOptions(ModelConfig cfg, int i) {
+        return encoderOptions(cfg, i, BuildOptions.DEFAULT);
+    }
+
+    /**
+     * How encoder {@code i} of {@code cfg} is built with {@code build}'s per-encoder options, the config's frame count
+     * and its {@code image_resize_strategy}.
+     */
+    public static EncoderRegistry.Options encoderOptions(ModelConfig cfg, int i, BuildOptions build) {
+        return build.encoderOptions().getOrDefault(cfg.videoBackboneIds().get(i), EncoderRegistry.Options.defaults())
+                .withFrames(cfg.numFrames().get(i)).withResize(ResizeStrategy.parse(cfg.imageResizeStrategy()));
+    }
+
+    /**
+     * Only the encoders of {@code cfg}, from their checkpoints, frozen, held in {@code precision}'s dtype on
+     * {@code manager}'s device (what a feature cache build runs; no LLM is read).
+     */
+    public static List<FrozenVideoEncoder> encoders(ModelConfig cfg, BackboneWeights weights, Precision precision,
+            NDManager manager) {
+        List<FrozenVideoEncoder> out = new ArrayList<>();
+        for (int i = 0; i < cfg.videoBackboneIds().size(); i++) {
+            String id = cfg.videoBackboneIds().get(i);
+            out.add(EncoderRegistry.load(id, encoderOptions(cfg, i), encoderDir(id, weights).toString(), null, manager,
+                    precision.compute()));
         }
         return out;
     }

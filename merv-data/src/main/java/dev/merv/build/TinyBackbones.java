@@ -1,5 +1,6 @@
 package dev.merv.build;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
@@ -56,7 +57,7 @@ public final class TinyBackbones {
     static void writeEncoder(String id, Path dir, long seed) {
         JsonObject config = Catalog.encoder(id).config();
         FrozenVideoEncoder enc = EncoderRegistry.create(id);
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) { // files: the same bytes on every machine
             RandomInit.initialize(enc.module(), seed, m);
             Map<String, NDArray> tensors = new LinkedHashMap<>();
             enc.module().namedParameters().forEach((n, p) -> tensors.put(n, p.get()));
@@ -70,7 +71,7 @@ public final class TinyBackbones {
     }
 
     static void writeLlm(Path dir, long seed) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) { // files: the same bytes on every machine
             LlamaModel llm = Llama.preset(Catalog.TINY_LLAMA2).build(Catalog.TINY_LLAMA2, m);
             llm.initRandom(seed, ScalarType.FLOAT32);
             llm.saveHf(dir);

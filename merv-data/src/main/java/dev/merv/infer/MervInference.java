@@ -121,7 +121,7 @@ public final class MervInference implements AutoCloseable {
      *     checkpoint that is not the catalog's)
      * @param tokenizer load the LLM's tokenizer; off only for a run whose LLM has none and that is used for forward
      *     passes (generation needs it)
-     * @param device where the model lives; null = the engine's default
+     * @param device where the model lives; null = the first device libtorch sees (gpu0 on a GPU machine)
      * @param media how media is read (frame folders' rate)
      */
     public record Options(Precision precision, BackboneWeights weights, Map<String, Path> explicitWeights, Path checkpoint,
@@ -275,8 +275,9 @@ public final class MervInference implements AutoCloseable {
                 throw new IllegalArgumentException("a model without its tokenizer can only be loaded from a checkpoint that"
                         + " holds the LLM (" + trained.describe() + " holds " + modules + ")");
             }
-            NDManager manager = options.device() == null ? NDManager.newBaseManager()
-                    : NDManager.newBaseManager(options.device());
+            // no device given: the first one libtorch itself sees (gpu0 on a GPU machine), not DJL's default device
+            NDManager manager = NDManager.newBaseManager(options.device() != null ? options.device()
+                    : dev.merv.core.train.Devices.parse("auto").get(0));
             try {
                 Merv merv = MervModels.build(cfg, weights, precision, MervModels.Purpose.INFERENCE, manager, run.seed(),
                         new Merv.Options(), new MervModels.BuildOptions(options.encoderOptions(), llmFromCheckpoint,

@@ -96,7 +96,7 @@ public final class OptionScorer {
                     }
                 }
                 row += n;
-                try (NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+                try (NDManager m = NDManager.newBaseManager(merv.device()); var ng = Torch.noGrad()) {
                     MervBatch batch = collator.collate(samples, m);
                     float[] scores = logLikelihoods(merv, batch);
                     int best = 0;

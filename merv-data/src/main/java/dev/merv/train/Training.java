@@ -18,10 +18,13 @@ import dev.merv.core.config.StageHyperparameters;
 import dev.merv.core.model.Merv;
 import dev.merv.core.model.Precision;
 import dev.merv.core.projector.ArchSpecifier;
+import dev.merv.core.config.Resume;
 import dev.merv.core.train.BatchSource;
+import dev.merv.core.train.Checkpoints;
 import dev.merv.core.train.LossNormalization;
 import dev.merv.core.train.MervMicroBatch;
 import dev.merv.core.train.MervTrainable;
+import dev.merv.core.train.RunStart;
 import dev.merv.core.train.StageHandOff;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
@@ -29,6 +32,10 @@ import dev.merv.core.train.Trainer;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.batch.EncoderInput;
 import dev.merv.data.batch.MervBatchSource;
+import dev.merv.data.cache.CacheLookup;
+import dev.merv.data.cache.FeatureCache;
+import dev.merv.data.cache.FeatureKeys;
+import dev.merv.data.cache.FileHashes;
 import dev.merv.data.check.SkipLog;
 import dev.merv.data.videollava.DatasetRegistry;
 import dev.merv.data.videollava.VideoLlavaDataset;
@@ -82,6 +89,7 @@ public final class Training {
     private final boolean recompute;
     private final int loaderThreads;
     private final long stopAfterSteps;
+    private final int checkpointFailures;
     private final MervBatchSource.Lengths lengths;
     private final boolean console;
     private final List<String> handOffModules;
@@ -89,6 +97,8 @@ public final class Training {
     private final List<Consumer<StepRecord>> stepListeners;
     private final List<Consumer<Merv>> beforeTraining;
     private final List<Consumer<Merv>> afterTraining;
+    private final Path featureCacheDir;
+    private final FeatureCache.Options featureCacheOptions;
     private final LoraConfig lora;
     private StageHandOff.Plan handOff;
 
@@ -100,6 +110,7 @@ public final class Training {
         this.recompute = b.recompute != null ? b.recompute : b.config.model().enableGradientCheckpointing();
         this.loaderThreads = b.loaderThreads;
         this.stopAfterSteps = b.stopAfterSteps;
+        this.checkpointFailures = b.checkpointFailures;
         this.lengths = b.lengths;
         this.console = b.console;
         this.handOffModules = b.handOffModules;
@@ -107,6 +118,8 @@ public final class Training {
         this.stepListeners = List.copyOf(b.stepListeners);
         this.beforeTraining = List.copyOf(b.beforeTraining);
         this.afterTraining = List.copyOf(b.afterTraining);
+        this.featureCacheDir = b.featureCacheDir;
+        this.featureCacheOptions = b.featureCacheOptions;
         this.lora = b.lora;
         // everything that can be checked without reading a tensor is checked here
         ConfigValidator.validate(config);
@@ -161,14 +174,21 @@ public final class Training {
                         + config.dataset().datasetRootDir() + "; see docs/data.md)");
             }
         }
-        boolean resuming = config.resume() || config.resumeFromCheckpoint() != null;
+        // a resumed run takes nothing over; --resume auto resumes when the run has a checkpoint (run() decides
+        // for good once the run directory is locked and the checkpoints are verified)
+        boolean resuming = config.resumeFromCheckpoint() != null || config.resume() == Resume.REQUIRED
+                || (config.resume() == Resume.AUTO && !Checkpoints.list(config.runDir().resolve("checkpoints")).isEmpty());
         if (resuming) {
             checkResumedAdapters();
         }
-        handOff = resuming ? StageHandOff.Plan.NONE
+        handOff = handOff(resuming);
+        return this;
+    }
+
+    private StageHandOff.Plan handOff(boolean resuming) {
+        return resuming ? StageHandOff.Plan.NONE
                 : StageHandOff.resolve(config.stage(), ArchSpecifier.parse(config.model().archSpecifier()),
                         config.pretrainedCheckpoint(), config.runDir(), handOffModules);
-        return this;
     }
 
     /**
@@ -301,6 +321,7 @@ public final class Training {
         t.saveCheckpointAfter = config.saveCheckpointAfter();
         t.keepCheckpoints = config.keepCheckpoints();
         t.resume = config.resume();
+        t.checkpointFailures = checkpointFailures;
         t.resumeFromCheckpoint = config.resumeFromCheckpoint() == null ? null : config.resumeFromCheckpoint().toString();
         t.console = console;
         return t;
@@ -315,17 +336,56 @@ public final class Training {
         return out;
     }
 
-    /** Trains; returns the step records, the run directory and the last checkpoint. */
+    /** The frozen-feature cache directory, null without one. */
+    public Path featureCacheDir() {
+        return featureCacheDir;
+    }
+
+    /**
+     * The cache keys of this run's encoders (reads each encoder's checkpoint files once to hash them).
+     *
+     * @param hashes remembers file hashes (the cache keeps them beside its shards)
+     */
+    public FeatureKeys featureKeys(FileHashes hashes, boolean training) {
+        return FeatureKeys.forModel(config.model(), weights, precision, training, hashes);
+    }
+
+    /**
+     * Trains; returns the step records, the run directory and the last checkpoint. The run directory is locked
+     * for this process first ({@link RunStart}: a second process on it is refused before anything loads), then
+     * the checkpoint to resume from is chosen and verified.
+     */
     public TrainingResult run() throws IOException {
         preflight();
         ModelConfig m = config.model();
         TrainConfig tc = trainConfig();
+        RunStart start = RunStart.open(tc, System.err);
+        try {
+            handOff = handOff(start.resumes());
+        } catch (RuntimeException e) {
+            start.close();
+            throw e;
+        }
         SkipLog skips = new SkipLog();
         String runConfig = ConfigJson.dump(config) + "\n";
         VideoLlavaDataset ds = null;
         BatchSource<MervMicroBatch> source = customSource;
         MervBatchSource owned = null;
+        FeatureCache cache = null;
+        FileHashes hashes = null;
         try {
+            CacheLookup lookup = null;
+            if (featureCacheDir != null && customSource == null) {
+                hashes = new FileHashes(featureCacheDir.resolve("file-hashes.json"));
+                FeatureKeys keys = featureKeys(hashes, true);
+                if (console) {
+                    keys.notCached().forEach(msg -> System.err.println("feature cache: " + msg));
+                }
+                cache = FeatureCache.open(featureCacheDir, featureCacheOptions);
+                lookup = new CacheLookup(cache, keys, hashes, true);
+            } else if (featureCacheDir != null && console) {
+                System.err.println("feature cache: not used with a custom batch source");
+            }
             if (source == null) {
                 String llmId = m.llmBackboneId();
                 var text = LlmRegistry.text(llmId, MervModels.tokenizerDir(llmId, weights), LlmRegistry.Options.PARITY);
@@ -333,11 +393,12 @@ public final class Training {
                         config.dataset().datasetRootDir().resolve(config.dataset().components(config.stage()).get(1)),
                         config.stage()));
                 MervBatchSource.Options loader = MervBatchSource.Options.defaults(config.seed(), m.llmMaxLength(),
-                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths);
-                owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips);
+                        m.visualFeatureLength()).withThreads(loaderThreads).withLengths(lengths)
+                        .withPixelDtype(precision.compute()); // the encoders' dtype: exact, half the bytes in bf16
+                owned = new MervBatchSource(ds, text, encoderInputs(), loader, skips, lookup);
                 source = owned;
             }
-            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, (rank, device, manager) -> {
+            try (Trainer<MervMicroBatch> trainer = new Trainer<>(tc, start, (rank, device, manager) -> {
                 Merv merv = MervModels.build(m, weights, precision, MervModels.Purpose.TRAINING, manager, config.seed(),
                         new Merv.Options(), lora);
                 merv.applyStage(config.stage());
@@ -358,13 +419,30 @@ public final class Training {
                 List<StepRecord> records = trainer.run();
                 afterTraining.forEach(l -> l.accept(rank0));
                 writeSkips(trainer.runDir(), skips);
-                List<Path> ckpts = dev.merv.core.train.Checkpoints.list(trainer.runDir().resolve("checkpoints"));
-                return new TrainingResult(records, trainer.runDir(), ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1),
-                        skips);
+                boolean any = !Checkpoints.list(trainer.runDir().resolve("checkpoints")).isEmpty();
+                FeatureCache.Stats stats = null;
+                if (cache != null) {
+                    cache.flush();
+                    stats = cache.stats();
+                    if (console) {
+                        System.out.printf(java.util.Locale.ROOT, "feature cache %s: %d of %d look-ups hit, %d entries stored,"
+                                + " %.1f MB on disk%n", featureCacheDir, lookup.hits(), lookup.lookups(), stats.stored(),
+                                stats.bytesOnDisk() / 1e6);
+                    }
+                }
+                return new TrainingResult(records, trainer.runDir(), any ? Checkpoints.latest(trainer.runDir()) : null, skips,
+                        owned == null ? -1 : owned.decodes(), stats);
             }
         } finally {
+            start.close();
             if (owned != null) {
                 owned.close();
+            }
+            if (cache != null) {
+                cache.close();
+            }
+            if (hashes != null) {
+                hashes.save();
             }
             if (ds != null) {
                 ds.close();
@@ -434,6 +512,7 @@ public final class Training {
         private Boolean recompute;
         private int loaderThreads = 2;
         private long stopAfterSteps;
+        private int checkpointFailures;
         private MervBatchSource.Lengths lengths = MervBatchSource.Lengths.TOKENS;
         private boolean console = true;
         private List<String> handOffModules;
@@ -442,6 +521,8 @@ public final class Training {
         private final List<Consumer<Merv>> beforeTraining = new ArrayList<>();
         private final List<Consumer<Merv>> afterTraining = new ArrayList<>();
         private final List<String[]> stageFields = new ArrayList<>();
+        private Path featureCacheDir;
+        private FeatureCache.Options featureCacheOptions = FeatureCache.Options.defaults();
         private LoraConfig lora;
 
         private Builder(PretrainConfig config) {
@@ -499,9 +580,29 @@ public final class Training {
             return set("keep_checkpoints", Integer.toString(n));
         }
 
-        /** Continue from the run directory's latest checkpoint. */
+        /** {@code --resume true|false}: continue from the run directory's newest intact checkpoint (which must exist). */
         public Builder resume(boolean on) {
-            return set("resume", Boolean.toString(on));
+            return resume(Resume.of(on));
+        }
+
+        /**
+         * {@code --resume}: {@link Resume#AUTO} continues from the newest intact checkpoint if there is one and
+         * starts fresh otherwise (one command line for a job's first start and its restarts).
+         */
+        public Builder resume(Resume mode) {
+            return set("resume", mode.flag());
+        }
+
+        /**
+         * {@code --checkpoint_failures N}: keep training through up to N scheduled checkpoints in a row that
+         * cannot be written (a full disk), retrying at the next interval; 0 (default) stops at the first.
+         */
+        public Builder checkpointFailures(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("checkpoint_failures " + n + " must be >= 0");
+            }
+            this.checkpointFailures = n;
+            return this;
         }
 
         public Builder resumeFrom(Path checkpoint) {
@@ -597,6 +698,21 @@ public final class Training {
         /** Print the setup summary and the progress bar (default on). */
         public Builder console(boolean on) {
             this.console = on;
+            return this;
+        }
+
+        /**
+         * Caches the frozen encoders' outputs in {@code dir} (created if needed; shared by runs and processes):
+         * a clip found there is neither decoded nor encoded (docs/data.md "The frozen-feature cache").
+         */
+        public Builder featureCache(Path dir) {
+            return featureCache(dir, FeatureCache.Options.defaults());
+        }
+
+        /** {@link #featureCache(Path)} with a size bound, shard size ... ({@code null} dir: no cache). */
+        public Builder featureCache(Path dir, FeatureCache.Options options) {
+            this.featureCacheDir = dir;
+            this.featureCacheOptions = options;
             return this;
         }
 

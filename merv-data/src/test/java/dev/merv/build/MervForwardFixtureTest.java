@@ -108,7 +108,7 @@ public class MervForwardFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"merv-forward-tiny"})
     void wholeForwardMatchesReference(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
             ModelConfig mc = f.mervBaseConfig();
             int numEncoders = cfg.getAsJsonArray("video_backbone_ids").size();

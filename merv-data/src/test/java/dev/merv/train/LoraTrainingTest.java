@@ -138,8 +138,9 @@ class LoraTrainingTest {
             assertThat(two.steps().get(i).loss()).as("loss of step %d", i + 1)
                     .isCloseTo(one.steps().get(i).loss(), org.assertj.core.data.Offset.offset(1e-5));
         }
-        // fp32 summation order differs between the splits, nothing else (the largest difference is 3e-7)
-        assertSameTensors(Checkpoints.modelFile(one.checkpoint()), Checkpoints.modelFile(two.checkpoint()), 1e-6);
+        // fp32 summation order differs between the splits, nothing else: the trainer's own equivalence bound
+        // (TrainerEquivalenceTest); measured 3e-7 on libtorch 2.7.1 and 1.9e-6 on 2.14, whose kernels sum differently
+        assertSameTensors(Checkpoints.modelFile(one.checkpoint()), Checkpoints.modelFile(two.checkpoint()), 2e-6);
     }
 
     /**

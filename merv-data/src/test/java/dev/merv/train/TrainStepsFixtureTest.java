@@ -258,7 +258,7 @@ class TrainStepsFixtureTest {
         t.lossNormalization = LossNormalization.MEAN_OF_MEANS;
         t.precision = Precision.FP32;
         t.recompute = recompute;
-        t.devices = "cpu";
+        t.devices = Fixture.devicesFlag();
         t.console = false;
         t.saveCheckpointAfter = Long.MAX_VALUE;
         t.keepCheckpoints = 1;
@@ -269,7 +269,7 @@ class TrainStepsFixtureTest {
     @MethodSource("cases")
     void stepsAndFinalWeightsMatchReference(String name, Mode mode, @TempDir Path runs) {
         boolean recompute = mode == Mode.RECOMPUTE;
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager()) {
             JsonObject cfg = f.config();
             int steps = cfg.get("steps").getAsInt();
             int rows = (int) f.io().info("input.step0.input_ids").shape()[0];

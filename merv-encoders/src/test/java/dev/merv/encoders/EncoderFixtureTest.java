@@ -45,7 +45,7 @@ class EncoderFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"siglip-tiny", "dinov2-tiny", "languagebind-video-tiny", "hiera-video-tiny", "vivit-tiny"})
     void matchesFixture(String name) {
-        try (Fixture fx = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture fx = Fixture.open(name); NDManager m = Fixture.newManager()) {
             Run run = build(fx, m);
             FrozenVideoEncoder enc = run.encoder();
             String input = run.inputName();
@@ -185,7 +185,7 @@ class EncoderFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"siglip-tiny", "dinov2-tiny", "languagebind-video-tiny", "hiera-video-tiny", "vivit-tiny"})
     void bf16EncodeStaysClose(String name) {
-        try (Fixture fx = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture fx = Fixture.open(name); NDManager m = Fixture.newManager()) {
             Run run = build(fx, m);
             FrozenVideoEncoder enc = run.encoder();
             enc.castTo(ScalarType.BFLOAT16, m);

@@ -21,7 +21,6 @@ import dev.merv.data.bench.DataBench;
 import dev.merv.data.check.DatasetChecker;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.data.video.ClipWindow;
-import dev.merv.data.video.DecodeClock;
 import dev.merv.data.video.VideoDecoder;
 import dev.merv.data.video.VideoWriter;
 import dev.merv.data.videollava.DatasetRegistry;
@@ -186,8 +185,10 @@ final class Commands {
             public String usage() {
                 return "[--model.type merv-base] [--stage finetune] [--model.<field> v]... [--dataset.dataset_root_dir data]"
                         + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32] [--recompute true|false]"
-                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID] [--resume true]"
+                        + " [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "") + "] [--run_id ID]"
+                        + " [--resume true|auto] [--checkpoint_failures N]"
                         + " [--lora.r R --lora.alpha A [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]]"
+                        + " [--feature_cache DIR [--feature_cache_max_gb G]]"
                         + "\n\n" + ConfigCli.usage();
             }
 
@@ -217,7 +218,8 @@ final class Commands {
                 List.of("out", "videos", "seed", "width", "height", "frames", "fps"), List.of("faults"), Commands::synth));
         add(c, new Simple("data check",
                 "Scan a dataset and write the report of entries that would be skipped (missing, corrupt, ...)",
-                "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T]",
+                "--root DIR [--stage align|finetune] --json FILE [--frames K] [--threads N] [--timeout-ms T (per video, CPU time of"
+                        + " the decoding thread)]",
                 List.of("root", "stage", "json", "frames", "threads", "timeout_ms"), Commands::check));
         c.put("data bench", new Main.Command() {
             @Override
@@ -236,6 +238,25 @@ final class Commands {
             @Override
             public int run(String[] argv) throws Exception {
                 return dataBench(argv);
+            }
+        });
+        c.put("cache build", new Main.Command() {
+            @Override
+            public String summary() {
+                return "Precompute the frozen encoders' features of a dataset into a feature cache, on every device given";
+            }
+
+            @Override
+            public String usage() {
+                return "--root DIR --feature_cache DIR [--stage finetune|align] [--model.type merv-base] [--model.<field> v]..."
+                        + " [--weights_root DIR] [--weights.<backbone id> DIR] [--precision bf16|fp32 (default: the model's"
+                        + " mixed-precision setting)] [--devices " + dev.merv.core.train.Devices.GRAMMAR.replace(" ", "")
+                        + "] [--threads N (loader threads)] [--batch 8 (clips per device step)] [--feature_cache_max_gb G]";
+            }
+
+            @Override
+            public int run(String[] argv) throws Exception {
+                return cacheBuild(argv);
             }
         });
         c.put("convert", new Main.Command() {
@@ -525,6 +546,63 @@ final class Commands {
         return 0;
     }
 
+    private static final List<String> CACHE_FLAGS = List.of("root", "feature_cache", "stage", "weights_root", "precision",
+            "devices", "threads", "batch", "feature_cache_max_gb");
+
+    /** {@code cache build}: its own flags, {@code --model.*} picking the model and {@code --weights.<id>} as for pretrain. */
+    private static int cacheBuild(String[] argv) throws IOException {
+        List<String> own = new ArrayList<>();
+        List<String> model = new ArrayList<>();
+        Map<String, Path> perBackbone = new java.util.LinkedHashMap<>();
+        for (Flags.Flag fl : Flags.split(argv)) {
+            if (fl.name().startsWith("weights.")) {
+                perBackbone.put(fl.name().substring("weights.".length()), Path.of(fl.value()));
+                continue;
+            }
+            List<String> to = fl.name().startsWith("model.") ? model : own;
+            to.add("--" + fl.name());
+            to.add(fl.value());
+        }
+        Flags f = Flags.parse("cache build", own.toArray(String[]::new), CACHE_FLAGS);
+        ModelConfig m = ConfigCli.parseUnvalidated(model.toArray(String[]::new)).model();
+        ConfigValidator.validateModel(m);
+        BackboneWeights weights = new BackboneWeights(f.has("weights_root") ? f.path("weights_root") : null,
+                PretrainCommand.explicitWeights(m, perBackbone));
+        dev.merv.core.model.Precision precision = f.has("precision")
+                ? dev.merv.core.model.Precision.parse(f.get("precision", null))
+                : m.enableMixedPrecisionTraining() ? dev.merv.core.model.Precision.BF16 : dev.merv.core.model.Precision.FP32;
+        dev.merv.data.cache.FeatureCache.Options cache = dev.merv.data.cache.FeatureCache.Options.defaults();
+        if (f.has("feature_cache_max_gb")) {
+            cache = cache.withMaxGb(f.getDouble("feature_cache_max_gb", 0));
+        }
+        dev.merv.data.cache.CacheBuild.Settings s = new dev.merv.data.cache.CacheBuild.Settings(f.path("root"),
+                Stage.parse(f.get("stage", "finetune")), m, weights, precision, f.get("devices", "auto"),
+                f.getInt("threads", Math.max(1, Runtime.getRuntime().availableProcessors())), f.getInt("batch", 8),
+                f.path("feature_cache"), cache);
+        long[] last = {0};
+        dev.merv.data.cache.CacheBuild.Report r = dev.merv.data.cache.CacheBuild.run(s, p -> {
+            long now = System.nanoTime();
+            if (p.done() < p.total() && now - last[0] < 200_000_000L) {
+                return;
+            }
+            last[0] = now;
+            double eta = p.done() > 0 ? p.seconds() / p.done() * (p.total() - p.done()) : 0;
+            int width = 30;
+            int filled = (int) (width * p.done() / Math.max(1, p.total()));
+            System.out.printf(Locale.ROOT, "\r[%s] %d/%d clips (%d computed, %d cached, %d skipped) %.2f clips/s ETA %02d:%02d:%02d",
+                    "#".repeat(filled) + "-".repeat(width - filled), p.done(), p.total(), p.computed(), p.cached(), p.skipped(),
+                    p.clipsPerSecond(), (long) eta / 3600, ((long) eta / 60) % 60, (long) eta % 60);
+            System.out.flush();
+        });
+        System.out.println();
+        r.notCached().forEach(msg -> System.out.println("not cached: " + msg));
+        if (r.skipped() > 0) {
+            System.out.println(r.skipped() + " clips could not be read (as training would skip them); ./merv data check lists them");
+        }
+        System.out.println(r.line());
+        return 0;
+    }
+
     private static int convert(Flags f) {
         Path in = Path.of(f.positional(0));
         Path out = Path.of(f.positional(1));
@@ -552,7 +630,7 @@ final class Commands {
         DatasetChecker.Options d = DatasetChecker.Options.defaults();
         long timeoutMs = f.getLong("timeout_ms", d.decoder().timeoutNanos() / 1_000_000);
         DatasetChecker.Options o = new DatasetChecker.Options(f.getInt("frames", d.frames()), f.getInt("threads", d.threads()),
-                d.decoder().withTimeout(timeoutMs * 1_000_000, DecodeClock.SYSTEM));
+                d.decoder().withTimeout(timeoutMs * 1_000_000, d.decoder().clock()));
         try {
             DatasetChecker.Report r = DatasetChecker.check(DatasetRegistry.inVideoLlavaDir(root, stage), o);
             r.write(json);

@@ -1,5 +1,6 @@
 package dev.merv.examples;
 
+import dev.merv.core.train.RunDirectoryBusyException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,8 +42,8 @@ public final class Main {
         }
         String name = argv[0];
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
-        if (name.equals("data") && rest.length > 0 && !rest[0].startsWith("-")) {
-            name = "data " + rest[0];
+        if ((name.equals("data") || name.equals("cache")) && rest.length > 0 && !rest[0].startsWith("-")) {
+            name = name + " " + rest[0];
             rest = Arrays.copyOfRange(rest, 1, rest.length);
         }
         Command cmd = cmds.get(name);
@@ -56,6 +57,10 @@ public final class Main {
         }
         try {
             return cmd.run(rest);
+        } catch (RunDirectoryBusyException e) {
+            // another process trains into the run directory: nothing to debug, and a job script can tell it apart
+            System.err.println("merv " + name + ": " + e.getMessage());
+            return 3;
         } catch (IllegalArgumentException e) {
             System.err.println("merv " + name + ": " + e.getMessage());
             System.err.println("usage: ./merv " + name + " " + cmd.usage());

@@ -8,6 +8,7 @@ import dev.merv.core.config.PretrainConfig;
 import dev.merv.core.model.Precision;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.batch.MervBatchSource;
+import dev.merv.data.cache.FeatureCache;
 import dev.merv.train.Training;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,15 +22,16 @@ import java.util.Set;
  * {@code ./merv pretrain}: the reference's {@code pretrain_video.py} flags as they are (reference flag names,
  * bracket lists), plus merv's own flags for where weights are ({@code --weights_root DIR},
  * {@code --weights.<backbone id> DIR}) and how to run ({@code --precision bf16|fp32}, {@code --recompute},
- * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words}) and LoRA on the LLM
- * ({@code --lora.r 128 --lora.alpha 256 [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]},
+ * {@code --loader_threads N}, {@code --stop_after_steps N}, {@code --lengths tokens|words},
+ * {@code --checkpoint_failures N}, {@code --feature_cache DIR}, {@code --feature_cache_max_gb G}) and LoRA on the
+ * LLM ({@code --lora.r 128 --lora.alpha 256 [--lora.dropout P] [--lora.targets [q_proj,...]] [--lora.rslora true]},
  * {@link LoraConfig}). It only parses: {@link Training} does the rest.
  */
 final class PretrainCommand {
 
     /** Flags handled here rather than by the reference-compatible config parser. */
     static final Set<String> OWN = Set.of("weights_root", "precision", "recompute", "loader_threads", "stop_after_steps",
-            "lengths");
+            "lengths", "checkpoint_failures", "feature_cache", "feature_cache_max_gb");
 
     private PretrainCommand() {}
 
@@ -65,6 +67,9 @@ final class PretrainCommand {
         if (o.has("stop_after_steps")) {
             b.stopAfterSteps(o.getLong("stop_after_steps", 0));
         }
+        if (o.has("checkpoint_failures")) {
+            b.checkpointFailures(o.getInt("checkpoint_failures", 0));
+        }
         if (o.has("lengths")) {
             b.lengths(MervBatchSource.Lengths.valueOf(o.get("lengths", null).toUpperCase(Locale.ROOT)));
         }
@@ -73,6 +78,15 @@ final class PretrainCommand {
         }
         if (o.has("recompute")) {
             b.recompute(o.getBool("recompute", true));
+        }
+        if (o.has("feature_cache")) {
+            FeatureCache.Options c = FeatureCache.Options.defaults();
+            if (o.has("feature_cache_max_gb")) {
+                c = c.withMaxGb(o.getDouble("feature_cache_max_gb", 0));
+            }
+            b.featureCache(o.path("feature_cache"), c);
+        } else if (o.has("feature_cache_max_gb")) {
+            throw new IllegalArgumentException("--feature_cache_max_gb needs --feature_cache DIR");
         }
         return b.build();
     }
@@ -90,7 +104,7 @@ final class PretrainCommand {
      * {@code --weights.<id> DIR}: the flag splitter reads dashes in names as underscores (draccus style), but
      * backbone ids are dashed, so each name is matched against the model's ids under the same normalisation.
      */
-    private static Map<String, Path> explicitWeights(ModelConfig m, Map<String, Path> perBackbone) {
+    static Map<String, Path> explicitWeights(ModelConfig m, Map<String, Path> perBackbone) {
         List<String> ids = new ArrayList<>(m.videoBackboneIds());
         ids.add(m.llmBackboneId());
         Map<String, Path> explicit = new LinkedHashMap<>();

@@ -36,7 +36,7 @@ class PretrainEndToEndTest {
         }
         Path dir = run.runDir();
         assertThat(dir).isEqualTo(run.runRoot().resolve(TinyRun.RUN_ID));
-        List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank()).toList();
+        List<String> metrics = stepLines(dir);
         assertThat(metrics).hasSize(TinyRun.STEPS);
         for (int i = 0; i < metrics.size(); i++) {
             JsonObject o = JsonParser.parseString(metrics.get(i)).getAsJsonObject();
@@ -126,7 +126,7 @@ class PretrainEndToEndTest {
         assertThatThrownBy(inv::run).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("schedule has 4 steps, this run 6");
         Path dir = runRoot.resolve(TinyRun.RUN_ID);
-        assertThat(Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())).hasSize(4);
+        assertThat(stepLines(dir)).hasSize(4);
         assertThat(Checkpoints.latest(dir).getFileName().toString()).startsWith("step-000004-");
     }
 
@@ -173,11 +173,17 @@ class PretrainEndToEndTest {
                 "--model.finetune_max_steps", "6")).run().steps();
         assertThat(more).extracting(StepRecord::step).containsExactly(5L, 6L);
         assertThat(more).allSatisfy(r -> assertThat(r.loss()).isFinite());
-        List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank()).toList();
+        List<String> metrics = stepLines(dir);
         assertThat(metrics).hasSize(6);
         for (int i = 0; i < metrics.size(); i++) {
             assertThat(JsonParser.parseString(metrics.get(i)).getAsJsonObject().get("step").getAsLong()).isEqualTo(i + 1);
         }
         assertThat(Checkpoints.latest(dir).getFileName().toString()).startsWith("step-000006-");
+    }
+
+    /** The per-step lines of a run's metrics.jsonl (without each invocation's start line). */
+    static List<String> stepLines(Path runDir) throws java.io.IOException {
+        return Files.readAllLines(runDir.resolve("metrics.jsonl")).stream()
+                .filter(l -> !l.isBlank() && !l.contains("\"event\"")).toList();
     }
 }

@@ -55,9 +55,9 @@ public final class ConfigValidator {
         if (config.keepCheckpoints() < 0) {
             problems.add("keep_checkpoints=" + config.keepCheckpoints() + " must be >= 0 (0 keeps all)");
         }
-        if (config.resume() && config.resumeFromCheckpoint() != null) {
+        if (config.resume().enabled() && config.resumeFromCheckpoint() != null) {
             problems.add("--resume and --resume_from_checkpoint both given; use one (--resume picks the run directory's"
-                    + " latest checkpoint)");
+                    + " newest intact checkpoint)");
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);

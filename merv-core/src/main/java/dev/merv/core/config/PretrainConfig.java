@@ -16,7 +16,8 @@ import java.util.List;
  *     (4 GPUs), or {@code auto} (every GPU, else the CPU)
  * @param keepCheckpoints merv: how many checkpoints to keep (default 3, W13 fix); 0 keeps all as the
  *     reference does
- * @param resume merv: continue from the run directory's latest checkpoint if there is one
+ * @param resume merv: continue from the run directory's newest intact checkpoint: {@code false} never,
+ *     {@code true} (one must exist), {@code auto} (if there is one, else start fresh); see {@link Resume}
  * @param tokenWeightedLoss merv: weight micro-batches by their supervised token count when
  *     accumulating gradients (default, the W11 fix: the update no longer depends on how the global
  *     batch is split); false = the reference's mean of micro-batch means (parity)
@@ -38,11 +39,12 @@ public record PretrainConfig(
         int slurmId,
         String devices,
         int keepCheckpoints,
-        boolean resume,
+        Resume resume,
         boolean tokenWeightedLoss) {
 
     public PretrainConfig {
         trackers = List.copyOf(trackers);
+        resume = resume == null ? Resume.NEVER : resume;
     }
 
     /** The reference defaults: merv-base, videollava, finetune, seed 7. */
@@ -52,7 +54,7 @@ public record PretrainConfig(
 
     public static PretrainConfig defaults(ModelConfig model, DatasetConfig dataset) {
         return new PretrainConfig(model, dataset, Stage.FINETUNE, null, null, 512, null, Path.of("runs"), 7,
-                ".hf_token", List.of("jsonl", "wandb"), "merv", null, -1, "auto", 3, false, true);
+                ".hf_token", List.of("jsonl", "wandb"), "merv", null, -1, "auto", 3, Resume.NEVER, true);
     }
 
     /** The stage's optimisation hyper-parameters (align_* or finetune_*). */

@@ -20,8 +20,8 @@ import java.util.Map;
 /**
  * Field access for the config records by their reference (snake_case) names, so that the CLI parser
  * and the JSON codec share one list of fields: the record's components. Supported field types: String,
- * int/Integer, double/Double, boolean, Path, {@link Stage}, lists of String/Integer/Path and nested
- * config records.
+ * int/Integer, double/Double, boolean, Path, {@link Stage}, {@link Resume}, lists of String/Integer/Path and
+ * nested config records.
  */
 final class RecordFields {
 
@@ -160,6 +160,9 @@ final class RecordFields {
             if (type == Stage.class) {
                 return Stage.parse(t);
             }
+            if (type == Resume.class) {
+                return Resume.parse(t);
+            }
         } catch (NumberFormatException e) {
             throw new ConfigException("--" + flag + " " + text + ": expected " + typeName(type) + " (" + e.getMessage() + ")");
         }
@@ -202,6 +205,10 @@ final class RecordFields {
         }
         if (v instanceof Boolean b) {
             return new JsonPrimitive(b);
+        }
+        if (v == Resume.NEVER || v == Resume.REQUIRED) {
+            // the boolean form, as configs written before "auto" existed hold it
+            return new JsonPrimitive(v == Resume.REQUIRED);
         }
         return new JsonPrimitive(v.toString());
     }

@@ -33,6 +33,15 @@ public interface LanguageModel {
      */
     LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen);
 
+    /**
+     * {@link #prepare(NDArray, NDArray, KvCache, int)} told what the host knows of the mask ({@link MaskLayout}):
+     * with {@code PREFIX} or {@code NONE} a model may skip reading the mask and attend with the causal rule
+     * alone. Models that cannot use the hint ignore it.
+     */
+    default LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen, MaskLayout layout) {
+        return prepare(attentionMask, positions, cache, seqLen);
+    }
+
     NDArray layer(int index, NDArray hidden, LayerContext ctx);
 
     /** Final norm and LM head: {@code [B, T, D]} to {@code [B, T, V]} logits. */
@@ -40,7 +49,13 @@ public interface LanguageModel {
 
     /** Convenience: the whole forward. */
     default NDArray forward(NDArray inputsEmbeds, NDArray attentionMask, NDArray positions, KvCache cache) {
-        try (LayerContext ctx = prepare(attentionMask, positions, cache, (int) inputsEmbeds.getShape().get(1))) {
+        return forward(inputsEmbeds, attentionMask, positions, cache, MaskLayout.ANY);
+    }
+
+    /** The whole forward with the mask's layout known ({@link #prepare(NDArray, NDArray, KvCache, int, MaskLayout)}). */
+    default NDArray forward(NDArray inputsEmbeds, NDArray attentionMask, NDArray positions, KvCache cache,
+            MaskLayout layout) {
+        try (LayerContext ctx = prepare(attentionMask, positions, cache, (int) inputsEmbeds.getShape().get(1), layout)) {
             NDArray h = inputsEmbeds;
             for (int i = 0; i < numLayers(); i++) {
                 h = layer(i, h, ctx);

@@ -23,6 +23,7 @@ import dev.merv.core.projector.Projectors;
 import dev.merv.core.projector.ReferenceInit;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.torch.Transfers;
 import dev.merv.core.train.CausalLmLoss;
 import dev.merv.core.train.LossSum;
 import java.util.ArrayList;
@@ -111,12 +112,15 @@ public final class Merv {
     private final List<VideoEncoder> encoders;
     private final LanguageModel llm;
     private final ModuleList<Projector> projectors = new ModuleList<>();
+    private final List<FrozenPoint> frozenPoints = new ArrayList<>();
     private final FeatureFusion fusion;
     private final Root root;
     private final int visualLength;
     private final int bosLength;
     private final Options options;
     private volatile MixingWeights lastMixingWeights;
+    private volatile NDArray lastMixingTensor;
+    private NDManager records;
 
     /**
      * Builds projectors and fusion for {@code encoders} and {@code llm} as {@code config} says and, unless
@@ -152,6 +156,9 @@ public final class Merv {
         for (VideoEncoder e : encoders) {
             projectors.add(Projectors.build(arch, e.embedDim(), e.temporalResolution(), e.spatialResolution(), d,
                     config.projectorTokenLength()));
+        }
+        for (int i = 0; i < encoders.size(); i++) {
+            frozenPoints.add(new FrozenPoint(encoders.get(i), projectors.get(i)));
         }
         this.visualLength = checkVisualLength();
         FusionType type = FusionType.parse(config.featureFusion());
@@ -251,16 +258,26 @@ public final class Merv {
 
     // ------------------------------------------------------------------------------ forward
 
-    /** The training forward: splice, LLM, loss. */
+    /**
+     * The training forward: splice, LLM, loss. The supervised-token count is the batch's (counted by the loader
+     * on the host) unless it says -1; the LLM is told the batch's mask layout, so a right-padded batch attends
+     * with the causal rule alone.
+     */
     public MervOutput forward(MervBatch batch) {
-        return forward(batch, (m, e, a) -> m.forward(e, a, null, null));
+        SplicedInputs in = splice(batch);
+        NDArray logits = llm.forward(in.embeddings(), in.attentionMask(), null, null, in.maskLayout());
+        return output(in, logits, batch);
     }
 
     /** The training forward with a custom LLM runner (e.g. layer-by-layer with recomputation). */
     public MervOutput forward(MervBatch batch, LlmRunner runner) {
         SplicedInputs in = splice(batch);
         NDArray logits = runner.run(llm, in.embeddings(), in.attentionMask());
-        LossSum loss = CausalLmLoss.sum(logits, in.labels());
+        return output(in, logits, batch);
+    }
+
+    private static MervOutput output(SplicedInputs in, NDArray logits, MervBatch batch) {
+        LossSum loss = CausalLmLoss.sum(logits, in.labels(), batch.supervisedTokens());
         return new MervOutput(logits, CausalLmLoss.mean(loss), loss.summed(), loss.tokens(), in);
     }
 
@@ -281,7 +298,11 @@ public final class Merv {
         if (pixels.size() != encoders.size()) {
             throw new IllegalArgumentException("pixels for " + pixels.size() + " encoders, the model has " + encoders.size());
         }
-        return runEncoders(pixels, (int) pixels.get(0).getShape().get(0));
+        int[] rows = new int[encoders.size()];
+        Arrays.fill(rows, (int) pixels.get(0).getShape().get(0));
+        List<NDArray> out = new ArrayList<>();
+        runEncoders(pixels, rows, null).forEach(v -> out.add(v.value()));
+        return out;
     }
 
     /**
@@ -298,10 +319,10 @@ public final class Merv {
         int[] mm = batch.multimodalIndices();
         NDArray textEmb = llm.embed(ids);
         if (mm.length == 0) {
-            lastMixingWeights = null;
+            recordMixingWeights(null);
             int[] order = new int[b];
             Arrays.setAll(order, i -> i);
-            return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of());
+            return new SplicedInputs(textEmb, mask, labels, order, 0, null, Map.of(), batch.maskLayout());
         }
         if (encoded == null && batch.pixels().size() != encoders.size()) {
             throw new IllegalArgumentException("batch has pixels for " + batch.pixels().size() + " encoders, the model has "
@@ -319,11 +340,46 @@ public final class Merv {
             }
         }
         Map<String, NDArray> trace = options.keepIntermediates ? new LinkedHashMap<>() : Collections.emptyMap();
-        List<NDArray> features = encoded == null ? runEncoders(batch.pixels(), mm.length) : new ArrayList<>(encoded);
+        FrozenFeatures frozen = batch.frozen();
+        if (frozen != null && encoded != null) {
+            throw new IllegalArgumentException("a batch with cached features takes no separately encoded features");
+        }
+        if (frozen != null && frozen.size() != encoders.size()) {
+            throw new IllegalArgumentException("batch has cached features for " + frozen.size() + " encoders, the model has "
+                    + encoders.size());
+        }
+        int[] rows = new int[encoders.size()];
+        for (int i = 0; i < rows.length; i++) {
+            FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
+            rows[i] = fe == null ? mm.length : fe.pixelRows();
+            if (fe != null && fe.cachedIndex().length != mm.length) {
+                throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id() + ") cover "
+                        + fe.cachedIndex().length + " rows but the batch has " + mm.length + " multimodal rows");
+            }
+        }
+        List<FrozenPoint.Values> computed = new ArrayList<>();
+        if (encoded != null) {
+            encoded.forEach(f -> computed.add(new FrozenPoint.Values(f, null)));
+        } else {
+            computed.addAll(runEncoders(batch.pixels(), rows, frozen));
+        }
+        List<NDArray> features = new ArrayList<>();
         List<NDArray> projected = new ArrayList<>();
+        // per cached encoder, the rows' mean encoder tokens for a class-key fusion (else computed from features)
+        List<NDArray> cachedMeans = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
-            NDArray f = features.get(i);
+            FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
             ScalarType want = projectorDtype(projectors.get(i));
+            if (fe != null) {
+                features.add(null);
+                NDArray[] frozenOut = fromFrozenPoint(i, fe, computed.get(i), frozen, trace);
+                projected.add(frozenOut[0]);
+                cachedMeans.add(frozenOut[1]);
+                continue;
+            }
+            cachedMeans.add(null);
+            NDArray f = computed.get(i).value();
+            features.add(f);
             if (want != null && Torch.dtype(f) != want) {
                 try (var ng = Torch.noGrad()) {
                     features.set(i, Torch.to(f, want));
@@ -336,15 +392,22 @@ public final class Merv {
                 trace.put("projected_" + i, projected.get(i));
             }
         }
-        NDArray mmIdx = mgr.create(Arrays.stream(mm).mapToLong(x -> x).toArray());
+        NDArray mmIdx = Transfers.upload(Arrays.stream(mm).mapToLong(x -> x).toArray(), new Shape(mm.length), mgr);
         boolean allRowsInOrder = mm.length == b && isIdentity(mm);
         NDArray embMm = allRowsInOrder ? textEmb : Torch.indexSelect(textEmb, 0, mmIdx);
-        FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features);
+        FusionContext ctx = fusionContext(embMm, allRowsInOrder ? mask : Torch.indexSelect(mask, 0, mmIdx), features,
+                cachedMeans);
         FusionResult fused = fusion.fuse(projected, ctx);
         NDArray visual = fused.tokens();
         if (!options.keepIntermediates) {
             projected.forEach(NDArray::close);
-            features.forEach(NDArray::close);
+            features.stream().filter(x -> x != null).forEach(NDArray::close);
+            for (int i = 0; i < cachedMeans.size(); i++) {
+                // the cache's own arrays belong to the batch
+                if (cachedMeans.get(i) != null && cachedMeans.get(i) != frozen.encoder(i).cachedClassKeys()) {
+                    cachedMeans.get(i).close();
+                }
+            }
         } else {
             trace.put("fused", visual);
         }
@@ -370,7 +433,7 @@ public final class Merv {
         if (mm.length < b) {
             int[] text = textRows(mm, b);
             System.arraycopy(text, 0, order, mm.length, text.length);
-            NDArray txtIdx = mgr.create(Arrays.stream(text).mapToLong(x -> x).toArray());
+            NDArray txtIdx = Transfers.upload(Arrays.stream(text).mapToLong(x -> x).toArray(), new Shape(text.length), mgr);
             NDArray embT = Torch.indexSelect(textEmb, 0, txtIdx);
             NDArray padEmb;
             try (NDArray z = mgr.zeros(new Shape(text.length, l, d))) {
@@ -391,7 +454,7 @@ public final class Merv {
         if (embOut.getShape().get(1) != t + l) {
             throw new IllegalStateException("splice produced " + embOut.getShape() + ", expected length " + (t + l));
         }
-        return new SplicedInputs(embOut, maskOut, labOut, order, l, fused.weights(), trace);
+        return new SplicedInputs(embOut, maskOut, labOut, order, l, fused.weights(), trace, batch.maskLayout());
     }
 
     /** {@code [x[:, :bos], v, x[:, bos:]]} along {@code axis} 1. */
@@ -408,28 +471,35 @@ public final class Merv {
         return NDArrays.concat(parts, axis);
     }
 
-    private List<NDArray> runEncoders(List<NDArray> pixels, int rows) {
-        List<NDArray> out = new ArrayList<>();
+    /**
+     * Runs each encoder on its pixels ({@code rows[i]} rows each): the raw features of an uncached encoder,
+     * the values at the {@link FrozenPoint} (cast and resampled there) of a cached one; null for a cached
+     * encoder with no pixel row.
+     */
+    private List<FrozenPoint.Values> runEncoders(List<NDArray> pixels, int[] rows, FrozenFeatures frozen) {
         for (int i = 0; i < encoders.size(); i++) {
             long have = pixels.get(i).getShape().get(0);
-            if (have != rows) {
+            if (have != rows[i]) {
+                FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
                 throw new IllegalArgumentException("pixels for encoder " + i + " (" + encoders.get(i).id() + ") have "
-                        + have + " rows but the batch has " + rows + " multimodal rows");
+                        + have + " rows but the batch has " + (fe == null ? rows[i] + " multimodal rows"
+                        : fe.misses() + " rows the feature cache missed + " + fe.extraRows() + " to store"));
             }
         }
+        List<FrozenPoint.Values> out = new ArrayList<>();
         if (options.encoderExecutor == null) {
             for (int i = 0; i < encoders.size(); i++) {
-                out.add(encodeOne(i, pixels.get(i)));
+                out.add(encodeOne(i, pixels.get(i), frozen));
             }
             return out;
         }
-        List<Future<NDArray>> futures = new ArrayList<>();
+        List<Future<FrozenPoint.Values>> futures = new ArrayList<>();
         for (int i = 0; i < encoders.size(); i++) {
             int idx = i;
-            futures.add(options.encoderExecutor.submit(() -> encodeOne(idx, pixels.get(idx))));
+            futures.add(options.encoderExecutor.submit(() -> encodeOne(idx, pixels.get(idx), frozen)));
         }
         try {
-            for (Future<NDArray> f : futures) {
+            for (Future<FrozenPoint.Values> f : futures) {
                 out.add(f.get());
             }
         } catch (InterruptedException e) {
@@ -444,6 +514,113 @@ public final class Merv {
         return out;
     }
 
+    /** Raw features of an uncached encoder; the frozen point's values of a cached one (null without pixel rows). */
+    private FrozenPoint.Values encodeOne(int i, NDArray px, FrozenFeatures frozen) {
+        FrozenFeatures.Encoder fe = frozen == null ? null : frozen.encoder(i);
+        if (fe == null) {
+            return new FrozenPoint.Values(encodeOne(i, px), null);
+        }
+        if (fe.pixelRows() == 0) {
+            return null;
+        }
+        return frozenPoints.get(i).compute(px, projectorDtype(projectors.get(i)), fusion.needsClassKeys());
+    }
+
+    /**
+     * A cached encoder's projected tokens {@code [B_mm, L, D]} and, for a class-key fusion, its rows' mean
+     * encoder tokens: the computed rows' values go to the cache's sink, then computed and cached rows are
+     * put back in multimodal order and the rest of the projector runs on them.
+     */
+    private NDArray[] fromFrozenPoint(int i, FrozenFeatures.Encoder fe, FrozenPoint.Values computed, FrozenFeatures frozen,
+            Map<String, NDArray> trace) {
+        FrozenPoint point = frozenPoints.get(i);
+        ScalarType want = projectorDtype(projectors.get(i));
+        if (computed != null) {
+            frozen.store(i, computed.value(), computed.classKeys());
+        }
+        if (fe.cached() != null) {
+            checkCached(i, point, fe.cached(), want, computed == null ? null : computed.value());
+        }
+        NDArray value = ordered(fe, computed == null ? null : computed.value(), fe.cached());
+        NDArray means = null;
+        if (fusion.needsClassKeys()) {
+            if (fe.hits() > 0 && fe.cachedClassKeys() == null) {
+                throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id()
+                        + ") carry no mean tokens, which the " + config.featureFusion() + " fusion needs");
+            }
+            means = ordered(fe, computed == null ? null : computed.classKeys(), fe.cachedClassKeys());
+        }
+        NDArray out = point.kind() == FrozenPoint.Kind.RESAMPLED ? projectors.get(i).forwardResampled(value)
+                : projectors.get(i).forward(value);
+        if (options.keepIntermediates) {
+            trace.put("frozen_" + i, value);
+            trace.put("projected_" + i, out);
+        } else {
+            // autograd keeps what the projector saved; the handles go now, as the uncached path's features do
+            if (computed != null && computed.value() != value) {
+                computed.value().close();
+            }
+            if (value != fe.cached()) {
+                value.close();
+            }
+        }
+        return new NDArray[] {out, means};
+    }
+
+    /** Fails naming the encoder when cached values are not what this model computes at that point. */
+    private void checkCached(int i, FrozenPoint point, NDArray cached, ScalarType want, NDArray computed) {
+        long[] row = point.rowShape();
+        long[] have = cached.getShape().getShape();
+        boolean shapeOk = have.length == row.length + 1;
+        for (int d = 0; shapeOk && d < row.length; d++) {
+            shapeOk = have[d + 1] == row[d];
+        }
+        ScalarType dtype = want != null ? want : computed != null ? Torch.dtype(computed) : Torch.dtype(cached);
+        if (!shapeOk || Torch.dtype(cached) != dtype) {
+            throw new IllegalArgumentException("cached features of encoder " + i + " (" + encoders.get(i).id() + ") are "
+                    + Torch.dtype(cached) + " " + cached.getShape() + " but the model computes " + dtype + " rows of "
+                    + Arrays.toString(row) + " at " + point.describe()
+                    + " (the cache key must hold the precision and the projector's resampler)");
+        }
+    }
+
+    /**
+     * Rows of computed ({@code [misses + extra, ...]}, the first {@code misses} used) and cached
+     * ({@code [hits, ...]}) values in multimodal order; either may be null when it has no row.
+     */
+    private static NDArray ordered(FrozenFeatures.Encoder fe, NDArray computed, NDArray cached) {
+        int misses = fe.misses();
+        int hits = fe.hits();
+        if (hits == 0) {
+            return fe.extraRows() == 0 ? computed : computed.get("0:" + misses);
+        }
+        if (misses == 0) {
+            return cached;
+        }
+        long[] index = new long[fe.cachedIndex().length];
+        int m = 0;
+        for (int k = 0; k < index.length; k++) {
+            int c = fe.cachedIndex()[k];
+            index[k] = c >= 0 ? misses + c : m++;
+        }
+        // assembled in the computed rows' memory layout, which the projector's bf16 products are sensitive to
+        int[] order;
+        try (NDArray row = computed.get(0)) {
+            order = Torch.memoryOrder(row);
+        }
+        int[] perm = new int[order.length + 1];
+        int[] inverse = new int[perm.length];
+        for (int i = 0; i < order.length; i++) {
+            perm[i + 1] = order[i] + 1;
+            inverse[order[i] + 1] = i + 1;
+        }
+        try (NDArray used = computed.get("0:" + misses); NDArray a = used.transpose(perm); NDArray b = cached.transpose(perm);
+                NDArray both = a.concat(b, 0); NDArray idx = cached.getManager().create(index);
+                NDArray sel = Torch.indexSelect(both, 0, idx)) {
+            return sel.transpose(inverse);
+        }
+    }
+
     private NDArray encodeOne(int i, NDArray px) {
         // grad mode is per thread: frozen encoders record nothing wherever they run
         try (var ng = Torch.noGrad()) {
@@ -451,14 +628,20 @@ public final class Merv {
         }
     }
 
-    private FusionContext fusionContext(NDArray embMm, NDArray maskMm, List<NDArray> features) {
+    /**
+     * @param features each uncached encoder's features (null for a cached one)
+     * @param cachedMeans each cached encoder's rows' mean encoder tokens (null for an uncached one, or when the
+     *     fusion needs no class keys)
+     */
+    private FusionContext fusionContext(NDArray embMm, NDArray maskMm, List<NDArray> features, List<NDArray> cachedMeans) {
         NDArray query = null;
         List<NDArray> keys = null;
         if (fusion.needsTextQuery()) {
             // mean of the row's attended text-token embeddings (merv's definition of query_mlp's query)
             try (NDArray m = Torch.to(maskMm, Torch.dtype(embMm)); NDArray m3 = m.expandDims(2);
                     NDArray masked = embMm.mul(m3); NDArray s = masked.sum(new int[] {1});
-                    NDArray n = m.sum(new int[] {1}, true).maximum(1f)) {
+                    NDArray one = Torch.scalar(m.getManager(), 1, ScalarType.FLOAT32);
+                    NDArray counted = m.sum(new int[] {1}, true); NDArray n = counted.maximum(one)) {
                 query = s.div(n);
             }
         }
@@ -466,10 +649,9 @@ public final class Merv {
             keys = new ArrayList<>();
             for (int i = 0; i < features.size(); i++) {
                 // the encoder's class embedding, approximated by the mean token (the encoders used drop CLS)
-                NDArray f = features.get(i);
                 ScalarType want = projectorDtype(projectors.get(i));
-                long[] sh = f.getShape().getShape();
-                try (NDArray flat = f.reshape(sh[0], sh[1] * sh[2], sh[3]); NDArray mean = flat.mean(new int[] {1})) {
+                NDArray cached = cachedMeans.get(i);
+                try (NDArray mean = cached != null ? cached.duplicate() : FrozenPoint.meanToken(features.get(i))) {
                     NDArray in = want != null && Torch.dtype(mean) != want ? Torch.to(mean, want) : mean;
                     keys.add(projectors.get(i).head().forward(in));
                 }
@@ -478,13 +660,31 @@ public final class Merv {
         return new FusionContext(query, keys);
     }
 
+    /**
+     * Keeps a detached copy of the fusion weights on their device; {@link #lastMixingWeights} copies them to
+     * the host only when asked (the trainer asks on one replica, once per step), never inside the forward.
+     */
     private void recordMixingWeights(NDArray w) {
+        NDArray previous = lastMixingTensor;
+        lastMixingTensor = null;
+        lastMixingWeights = null;
+        if (previous != null) {
+            previous.close();
+        }
         if (w == null) {
-            lastMixingWeights = null;
             return;
         }
-        int rows = (int) w.getShape().get(0);
-        lastMixingWeights = new MixingWeights(config.videoBackboneIds(), rows, Torch.toFloatArray(w));
+        if (records == null || !records.getDevice().equals(w.getDevice())) {
+            // a manager of Merv's own: the batch's and the weights' managers are closed before the trainer asks
+            records = NDManager.newBaseManager(w.getDevice());
+        }
+        NDArray copy;
+        try (var ng = Torch.noGrad()) {
+            copy = Torch.clone(w);
+        }
+        ai.djl.ndarray.NDScope.unregister(copy);
+        copy.attach(records);
+        lastMixingTensor = copy;
     }
 
     private static ScalarType projectorDtype(Projector p) {
@@ -515,9 +715,15 @@ public final class Merv {
 
     // ------------------------------------------------------------------------------ accessors
 
-    /** The fusion weights of the last forward ({@code [B_mm, E]} host copy), null if none. */
+    /** The fusion weights of the last forward ({@code [B_mm, E]} host copy, read from the device on first ask), null if none. */
     public MixingWeights lastMixingWeights() {
-        return lastMixingWeights;
+        MixingWeights w = lastMixingWeights;
+        NDArray t = lastMixingTensor;
+        if (w == null && t != null) {
+            w = new MixingWeights(config.videoBackboneIds(), (int) t.getShape().get(0), Torch.toFloatArray(t));
+            lastMixingWeights = w;
+        }
+        return w;
     }
 
     /** The whole parameter tree with the reference's names. */
@@ -542,6 +748,11 @@ public final class Merv {
         return projectors.items();
     }
 
+    /** Each encoder's frozen point: where a feature cache stores its values (after a parameter-free resampler). */
+    public List<FrozenPoint> frozenPoints() {
+        return List.copyOf(frozenPoints);
+    }
+
     public Module projectorModule() {
         return projectors;
     }
@@ -556,6 +767,20 @@ public final class Merv {
 
     public LanguageModel llm() {
         return llm;
+    }
+
+    /**
+     * The device the model's weights live on (that of the LLM's first weight): where callers must make the
+     * arrays they hand it, never DJL's default device (which can differ: the GPU of a machine that trains on
+     * the CPU, or the CPU when DJL's own probe misses a GPU that libtorch sees).
+     */
+    public ai.djl.Device device() {
+        for (Param p : llm.module().namedParameters().values()) {
+            if (p.isSet()) {
+                return p.get().getDevice();
+            }
+        }
+        throw new IllegalStateException("the LLM has no weights yet, so the model has no device");
     }
 
     public ModelConfig config() {

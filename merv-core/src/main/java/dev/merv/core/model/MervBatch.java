@@ -14,13 +14,33 @@ import java.util.List;
  *     laid out as that encoder's transform says with a leading batch axis; empty when no row is multimodal
  * @param multimodalIndices rows (ascending) that carry a video or image
  * @param isImage per row: whether its media is a still image
- * @param supervisedTokens number of label positions != -100 after the shift (for token-weighted accumulation)
+ * @param supervisedTokens number of label positions != -100 after the shift (for token-weighted accumulation),
+ *     counted by the loader on the host; -1 when unknown (the loss then counts them from the labels, a host read)
  * @param manager owns every array above; closed with the batch
+ * @param maskLayout what the loader knows about the mask's shape ({@link MaskLayout#PREFIX} lets training
+ *     attention use the causal rule alone)
+ * @param frozen what a frozen-feature cache supplies (then a cached encoder's pixels hold only the rows it
+ *     missed); null without a cache
  */
 public record MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
-        int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager) implements AutoCloseable {
+        int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager, MaskLayout maskLayout,
+        FrozenFeatures frozen)
+        implements AutoCloseable {
 
     public static final long IGNORE_INDEX = -100;
+
+    /** A batch whose mask layout is not known ({@link MaskLayout#ANY}), without cached features. */
+    public MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
+            int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager) {
+        this(inputIds, attentionMask, labels, pixels, multimodalIndices, isImage, supervisedTokens, manager, MaskLayout.ANY,
+                null);
+    }
+
+    /** A batch without cached features. */
+    public MervBatch(NDArray inputIds, NDArray attentionMask, NDArray labels, List<NDArray> pixels,
+            int[] multimodalIndices, boolean[] isImage, long supervisedTokens, NDManager manager, MaskLayout maskLayout) {
+        this(inputIds, attentionMask, labels, pixels, multimodalIndices, isImage, supervisedTokens, manager, maskLayout, null);
+    }
 
     public int batchSize() {
         return (int) inputIds.getShape().get(0);

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param mixingWeights {@code [B_mm, E]} per multimodal row (in {@code rowOrder}), null without weights
  * @param intermediates debugging views when {@link Merv.Options#keepIntermediates} is on ({@code
  *     video_features_i [B_mm, T', N, C]}, {@code projected_i}, {@code fused}); empty otherwise
+ * @param maskLayout the batch's mask layout, which the splice keeps (visual tokens are real and go after
+ *     the first real token, text-only rows get padding at the end)
  */
 public record SplicedInputs(NDArray embeddings, NDArray attentionMask, NDArray labels, int[] rowOrder,
-        int visualTokens, NDArray mixingWeights, Map<String, NDArray> intermediates) {}
+        int visualTokens, NDArray mixingWeights, Map<String, NDArray> intermediates, MaskLayout maskLayout) {}

@@ -30,10 +30,23 @@ public final class LayerNorm extends Module {
     public NDArray forward(NDArray x) {
         ScalarType in = Torch.dtype(x);
         NDArray xf = in == ScalarType.FLOAT32 ? x : Torch.to(x, ScalarType.FLOAT32);
-        NDArray w = Torch.to(weight.get(), ScalarType.FLOAT32);
-        NDArray b = bias == null ? xf.getManager().zeros(new Shape(dim)) : Torch.to(bias.get(), ScalarType.FLOAT32);
+        NDArray w = asFloat(weight.get(), xf);
+        NDArray b = bias == null ? xf.getManager().zeros(new Shape(dim)) : asFloat(bias.get(), xf);
         NDArray y = ai.djl.nn.norm.LayerNorm.layerNorm(xf, new Shape(dim), w, b, eps).singletonOrThrow();
         return in == ScalarType.FLOAT32 ? y : Torch.to(y, in);
+    }
+
+    /**
+     * The parameter in fp32 for this forward. A cast would belong to the parameter's long-lived manager
+     * (one new array per call, never freed), so it goes to the input's manager, which the caller scopes.
+     */
+    private static NDArray asFloat(NDArray p, NDArray like) {
+        if (Torch.dtype(p) == ScalarType.FLOAT32) {
+            return p;
+        }
+        NDArray f = Torch.to(p, ScalarType.FLOAT32);
+        f.attach(like.getManager());
+        return f;
     }
 
     public Param weight() {

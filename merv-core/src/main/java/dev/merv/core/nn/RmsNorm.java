@@ -23,7 +23,8 @@ public final class RmsNorm extends Module {
         ScalarType in = Torch.dtype(x);
         NDArray xf = in == ScalarType.FLOAT32 ? x : Torch.to(x, ScalarType.FLOAT32);
         NDArray variance = xf.mul(xf).mean(new int[] {-1}, true);
-        NDArray normed = xf.mul(Torch.rsqrt(variance.add(eps)));
+        // the eps scalar is made on the device (DJL's add(Number) copies it from the host, a sync on a GPU)
+        NDArray normed = xf.mul(Torch.rsqrt(Torch.addScalar(variance, eps)));
         NDArray back = in == ScalarType.FLOAT32 ? normed : Torch.to(normed, in);
         // activation first: bridged results belong to the first tensor's manager, which must be the step's
         return Torch.mul(back, weight.get());

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.merv.core.torch.Op;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
+import dev.merv.core.torch.Transfers;
 
 /**
  * Rotary position embeddings in Hugging Face's {@code rotate_half} convention (pairs {@code (i, i + d/2)},
@@ -90,14 +91,26 @@ public final class RotaryEmbedding {
     /**
      * {@code cos} and {@code sin} tables {@code [B, T, head_dim]} for int64 {@code positions [B, T]}, computed
      * in fp32 and then cast to {@code dtype} (as HF casts them to the activations' dtype). Owned by
-     * {@code manager}.
+     * {@code manager}. Uploads the inverse frequencies for this call; a model keeps them on its device with
+     * {@link #invFreqOn} and calls {@link #cosSin(NDArray, NDArray, ScalarType, NDManager)}.
      */
     public NDArray[] cosSin(NDArray positions, ScalarType dtype, NDManager manager) {
         try (NDManager tmp = manager.newSubManager()) {
-            NDArray inv = tmp.create(invFreq).reshape(1, 1, invFreq.length);
+            return cosSin(positions, invFreqOn(tmp), dtype, manager);
+        }
+    }
+
+    /** The inverse frequencies as an fp32 {@code [1, 1, head_dim / 2]} tensor on {@code manager}'s device. */
+    public NDArray invFreqOn(NDManager manager) {
+        return Transfers.upload(invFreq, new Shape(1, 1, invFreq.length), ScalarType.FLOAT32, manager);
+    }
+
+    /** {@link #cosSin(NDArray, ScalarType, NDManager)} with the inverse frequencies already on the device ({@link #invFreqOn}). */
+    public NDArray[] cosSin(NDArray positions, NDArray invFreqTensor, ScalarType dtype, NDManager manager) {
+        try (NDManager tmp = manager.newSubManager()) {
             NDArray pos = positions.toType(DataType.FLOAT32, true); // a copy: it is closed with tmp
             pos.attach(tmp);
-            NDArray freqs = pos.expandDims(-1).mul(inv);
+            NDArray freqs = pos.expandDims(-1).mul(invFreqTensor);
             NDArray emb = freqs.concat(freqs, -1);
             NDArray cos = emb.cos();
             NDArray sin = emb.sin();

@@ -30,6 +30,11 @@ public final class AvgPool3dProjector extends HeadedProjector {
     }
 
     @Override
+    public boolean hasFrozenResampler() {
+        return true;
+    }
+
+    @Override
     NDArray resample(NDArray x, long b) {
         try (NDArray grid = volume(x, b, tokenGrid); NDArray pooled = AdaptivePool.avg(grid, outFrames, outSize, outSize)) {
             return flattenVolume(pooled, b);

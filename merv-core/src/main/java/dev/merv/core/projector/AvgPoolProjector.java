@@ -21,6 +21,11 @@ public final class AvgPoolProjector extends HeadedProjector {
     }
 
     @Override
+    public boolean hasFrozenResampler() {
+        return true;
+    }
+
+    @Override
     NDArray resample(NDArray x, long b) {
         try (NDArray grid = frameGrids(x, b, tokenGrid); NDArray pooled = AdaptivePool.avg(grid, outSize, outSize)) {
             return flattenFrameGrids(pooled, b);

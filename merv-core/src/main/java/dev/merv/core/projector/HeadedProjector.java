@@ -52,6 +52,23 @@ abstract class HeadedProjector extends Projector {
     }
 
     @Override
+    public NDArray resampleFrozen(NDArray x) {
+        if (!hasFrozenResampler()) {
+            return super.resampleFrozen(x);
+        }
+        checkInput(x);
+        return resample(x, x.getShape().get(0));
+    }
+
+    @Override
+    public NDArray forwardResampled(NDArray tokens) {
+        if (!hasFrozenResampler()) {
+            return super.forwardResampled(tokens);
+        }
+        return head.forward(tokens);
+    }
+
+    @Override
     public final ProjectionHead head() {
         return head;
     }

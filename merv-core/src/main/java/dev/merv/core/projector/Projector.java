@@ -37,6 +37,24 @@ public abstract class Projector extends Module {
     /** Consumes the reference's random draws for this projector, in its construction order. */
     public abstract void initialize(ReferenceInit init, NDManager manager);
 
+    /**
+     * Whether the token resampler has no parameters ({@code avg}, {@code 3davg}): its output is then as
+     * frozen as the encoder's, and {@code forward(x) == forwardResampled(resampleFrozen(x))}.
+     */
+    public boolean hasFrozenResampler() {
+        return false;
+    }
+
+    /** The parameter-free resampler alone: {@code [B, T, S, C]} to {@code [B, L, C]} (encoder width). */
+    public NDArray resampleFrozen(NDArray features) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no parameter-free resampler");
+    }
+
+    /** The rest of {@link #forward} after {@link #resampleFrozen}: {@code [B, L, C]} to {@code [B, L, D]}. */
+    public NDArray forwardResampled(NDArray tokens) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no parameter-free resampler");
+    }
+
     public final int outputLength() {
         return outputFrames() * tokensPerFrame();
     }

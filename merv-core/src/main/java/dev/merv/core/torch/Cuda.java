@@ -55,6 +55,56 @@ public final class Cuda {
         return new Guard(out.getValue());
     }
 
+    /**
+     * Allows or forbids TF32 tensor-core maths for fp32 matmuls (cuBLAS) and convolutions (cuDNN), process
+     * wide ({@code at::globalContext()}'s switches, as {@code torch.backends.cuda.matmul.allow_tf32} and
+     * {@code torch.backends.cudnn.allow_tf32} set them). libtorch's defaults are cuBLAS off, cuDNN on, so an
+     * fp32 convolution on a GPU rounds its inputs to 10 mantissa bits unless this is switched off: the fixture
+     * tests switch both off to compare fp32 against the reference at fp32 tolerances. A CPU-only libtorch has
+     * the same switches (they change nothing there).
+     */
+    public static void allowTf32(boolean allow) {
+        Pointer ctx = Tf32.CONTEXT.invokePointer(new Object[0]);
+        Tf32.SET_CUBLAS.invokeVoid(new Object[] {ctx, (byte) (allow ? 1 : 0)});
+        Tf32.SET_CUDNN.invokeVoid(new Object[] {ctx, (byte) (allow ? 1 : 0)});
+    }
+
+    /** Whether fp32 matmuls may use TF32 ({@code at::Context::allowTF32CuBLAS()}). */
+    public static boolean tf32MatmulAllowed() {
+        Pointer ctx = Tf32.CONTEXT.invokePointer(new Object[0]);
+        return ((Byte) Tf32.GET_CUBLAS.invoke(Byte.class, new Object[] {ctx})) != 0;
+    }
+
+    /**
+     * Free and total bytes of GPU {@code device} as the CUDA runtime reports them ({@code cudaMemGetInfo}):
+     * {@code total - free} is everything held on the device (torch's caching allocator's reserved memory, the
+     * CUDA context, other processes). Since the caching allocator keeps what it reserved until asked to empty
+     * its cache, {@code total - free} after a run is the run's peak reserved memory plus the context.
+     */
+    public static long[] memoryInfo(int device) {
+        CudaRuntime rt = CudaRuntime.get();
+        try (Guard g = guard(device)) {
+            long[] free = new long[1];
+            long[] total = new long[1];
+            int rc = rt.function("cudaMemGetInfo").invokeInt(new Object[] {free, total});
+            if (rc != 0) {
+                throw new BridgeException("cudaMemGetInfo", "CUDA runtime error " + rc);
+            }
+            return new long[] {free[0], total[0]};
+        }
+    }
+
+    /** Waits until every kernel queued on GPU {@code device} has finished ({@code cudaDeviceSynchronize}). */
+    public static void synchronize(int device) {
+        CudaRuntime rt = CudaRuntime.get();
+        try (Guard g = guard(device)) {
+            int rc = rt.function("cudaDeviceSynchronize").invokeInt(new Object[0]);
+            if (rc != 0) {
+                throw new BridgeException("cudaDeviceSynchronize", "CUDA runtime error " + rc);
+            }
+        }
+    }
+
     /** One line for logs and the kit's summary: the libraries found and the GPU count. */
     public static String describe() {
         if (BINDING.torchCuda == null) {
@@ -78,6 +128,60 @@ public final class Cuda {
                         "aoti_torch_delete_cuda_guard");
                 handle = null;
             }
+        }
+    }
+
+    /** The TF32 switches of {@code at::Context} in the loaded libtorch_cpu.so (same symbols from 2.7 to 2.14). */
+    private static final class Tf32 {
+        static final NativeLibrary CPU = NativeLibrary.getInstance(LibTorch.LIBRARY.toString());
+        static final Function CONTEXT = CPU.getFunction("_ZN2at13globalContextEv");
+        static final Function SET_CUBLAS = CPU.getFunction("_ZN2at7Context18setAllowTF32CuBLASEb");
+        static final Function SET_CUDNN = CPU.getFunction("_ZN2at7Context17setAllowTF32CuDNNEb");
+        static final Function GET_CUBLAS = CPU.getFunction("_ZNK2at7Context15allowTF32CuBLASEv");
+    }
+
+    /**
+     * The CUDA runtime that libtorch_cuda.so loaded, found by its path in {@code /proc/self/maps}: a pip torch
+     * carries a versioned {@code libcudart.so.N} in its {@code nvidia/} wheels, which no generic name finds.
+     */
+    private static final class CudaRuntime {
+        private static volatile CudaRuntime instance;
+        private final NativeLibrary lib;
+
+        private CudaRuntime(NativeLibrary lib) {
+            this.lib = lib;
+        }
+
+        static CudaRuntime get() {
+            CudaRuntime r = instance;
+            if (r == null) {
+                if (BINDING.torchCuda == null) {
+                    throw new IllegalStateException("the loaded libtorch has no CUDA (" + LibTorch.LIBRARY.getParent() + ")");
+                }
+                Path found = null;
+                try {
+                    for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                        int at = line.indexOf('/');
+                        if (at >= 0 && line.contains("libcudart.so")) {
+                            found = Path.of(line.substring(at).trim());
+                            break;
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException("cannot read /proc/self/maps to find libcudart: " + e, e);
+                }
+                if (found == null) {
+                    throw new IllegalStateException("no libcudart is loaded in this process (libtorch_cuda.so links it"
+                            + " statically?); memory queries need the CUDA runtime");
+                }
+                r = new CudaRuntime(NativeLibrary.getInstance(found.toString()));
+                instance = r;
+            }
+            return r;
+        }
+
+        Function function(String name) {
+            return lib.getFunction(name);
         }
     }
 

@@ -61,6 +61,9 @@ public final class Torch {
             + " bool scale_grad_by_freq=False, bool sparse=False) -> Tensor");
     private static final Op MASKED_FILL = Op.of("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor");
     private static final Op TRANSPOSE = Op.of("aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)");
+    private static final Op ANY_DIM = Op.of("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor");
+    private static final Op LOGICAL_NOT = Op.of("aten::logical_not(Tensor self) -> Tensor");
+    private static final Op ARGMAX = Op.of("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor");
     private static final Op COPY_ = Op.of("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)");
 
     /** Cross-entropy reductions (at::Reduction). */
@@ -95,11 +98,19 @@ public final class Torch {
 
     /**
      * Address of the first element of a CPU tensor, for I/O straight into tensor memory (the
-     * safetensors reader). Valid while the tensor lives; never use it on an accelerator tensor.
+     * safetensors reader, {@link Transfers}). Valid while the tensor lives. Refuses a tensor on any other
+     * device: its address is device memory, which the host must never read or write.
      */
     public static long dataPointer(NDArray x) {
+        long handle = pt(x).getHandle();
+        int[] type = new int[1];
+        check(LibTorch.aoti_torch_get_device_type(handle, type), "aoti_torch_get_device_type");
+        if (type[0] != LibTorch.aoti_torch_device_type_cpu()) {
+            throw new IllegalArgumentException("dataPointer needs a CPU tensor, got one on " + x.getDevice()
+                    + ": copy it to the host first (Torch.toDevice) or read into a host tensor and upload it (Transfers)");
+        }
         long[] out = new long[1];
-        check(LibTorch.aoti_torch_get_data_ptr(pt(x).getHandle(), out), "aoti_torch_get_data_ptr");
+        check(LibTorch.aoti_torch_get_data_ptr(handle, out), "aoti_torch_get_data_ptr");
         return out[0];
     }
 
@@ -125,6 +136,35 @@ public final class Torch {
         return out[0];
     }
 
+    /** The strides of {@code x} in elements, one per dimension (its memory layout). */
+    public static long[] strides(NDArray x) {
+        long handle = pt(x).getHandle();
+        long[] out = new long[1];
+        check(LibTorch.aoti_torch_get_dim(handle, out), "aoti_torch_get_dim");
+        int dim = (int) out[0];
+        check(LibTorch.aoti_torch_get_strides(handle, out), "aoti_torch_get_strides");
+        return dim == 0 ? new long[0] : new com.sun.jna.Pointer(out[0]).getLongArray(0, dim);
+    }
+
+    /**
+     * The axes of {@code x} from outermost to innermost in memory: those longer than 1 by decreasing stride
+     * (ties in axis order), then the size-1 axes, which have no place in memory. {@code x.transpose(order)}
+     * is row-major when {@code x} is a dense permuted layout (a transposed view, channels-last, ...).
+     */
+    public static int[] memoryOrder(NDArray x) {
+        long[] st = strides(x);
+        long[] shape = x.getShape().getShape();
+        java.util.List<Integer> axes = new java.util.ArrayList<>();
+        java.util.List<Integer> unit = new java.util.ArrayList<>();
+        for (int i = 0; i < st.length; i++) {
+            (shape[i] == 1 ? unit : axes).add(i);
+        }
+        // a stable sort: equal strides keep axis order
+        axes.sort((a, b) -> Long.compare(st[b], st[a]));
+        axes.addAll(unit);
+        return axes.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /** Differentiable dtype cast ({@code aten::to.dtype}); already of that dtype, a new handle to the same tensor (no copy). */
     public static NDArray to(NDArray x, ScalarType dtype) {
         return TO_DTYPE.call(x, dtype);
@@ -142,9 +182,15 @@ public final class Torch {
         return TO_DEVICE.call(x, device, dtype);
     }
 
-    /** Differentiable copy into {@code manager}'s device and the given dtype, owned by {@code manager}. */
+    /**
+     * Differentiable copy into {@code manager}'s device and the given dtype, owned by {@code manager}. A
+     * host-to-GPU copy is queued without blocking (the host memory may be freed right after, see
+     * {@link Transfers}); a GPU-to-host copy blocks until the values are there; GPU-to-GPU copies are ordered
+     * by libtorch on the streams of both devices.
+     */
     public static NDArray toDevice(NDArray x, NDManager manager, ScalarType dtype) {
-        return TO_DEVICE.callOn((PtNDManager) manager, x, manager.getDevice(), dtype, false, true)[0];
+        boolean toGpu = Transfers.isCpu(x.getDevice()) && manager.getDevice().isGpu();
+        return TO_DEVICE.callOn((PtNDManager) manager, x, manager.getDevice(), dtype, toGpu, true)[0];
     }
 
     /** A fresh copy ({@code aten::_to_copy}) in {@code dtype}; always allocates. */
@@ -335,7 +381,43 @@ public final class Torch {
 
     /** A 0-dim fp32 tensor holding {@code (float) s} in libtorch-owned memory on {@code x}'s device. */
     private static NDArray scalarFor(NDArray x, double s) {
-        return x.getManager().full(new ai.djl.ndarray.types.Shape(), (float) s, ai.djl.ndarray.types.DataType.FLOAT32);
+        return scalar(x.getManager(), s, ScalarType.FLOAT32);
+    }
+
+    /**
+     * A 0-dim tensor of {@code dtype} holding {@code s} on {@code manager}'s device, filled there (no host
+     * copy, no synchronisation; DJL's {@code NDManager.create(Number)} copies from the host instead). Use it
+     * as the tensor operand of DJL's {@code add/sub/mul/div/maximum/minimum} and their in-place forms, which
+     * then compute exactly what their {@code Number} overloads compute ({@code (float) s} as a 0-dim fp32).
+     * The value passes as a float: an fp64 scalar holds {@code (double) (float) s}.
+     */
+    public static NDArray scalar(NDManager manager, double s, ScalarType dtype) {
+        if (!dtype.djlSafe()) {
+            throw new IllegalArgumentException("scalar: " + dtype + " scalars are not needed (use an fp32 one: it keeps "
+                    + "a bf16 tensor bf16)");
+        }
+        return manager.full(new ai.djl.ndarray.types.Shape(), (float) s, dtype.djl());
+    }
+
+    /** {@code x *= s} in place with a device-made scalar (what DJL's {@code muli(Number)} computes). */
+    public static void mulInPlace(NDArray x, double s) {
+        try (NDArray sc = scalarFor(x, s)) {
+            x.muli(sc);
+        }
+    }
+
+    /** {@code any(x, dim, keepdim)} of a boolean tensor. */
+    public static NDArray any(NDArray x, int dim, boolean keepdim) {
+        return ANY_DIM.call(x, (long) dim, keepdim);
+    }
+
+    public static NDArray logicalNot(NDArray x) {
+        return LOGICAL_NOT.call(x);
+    }
+
+    /** Index of the first maximum along {@code dim} (torch.argmax's tie rule), int64. */
+    public static NDArray argmax(NDArray x, int dim, boolean keepdim) {
+        return ARGMAX.call(x, (long) dim, keepdim);
     }
 
     /** {@code x W^T + b}, any float dtype. */

@@ -19,7 +19,9 @@
  * {@code ignore_index} and reduction), {@code silu}, {@code softmax}/{@code log_softmax} with an
  * optional accumulate dtype, {@code rsqrt}, {@code erf}, {@code tanh}, {@code sigmoid},
  * {@code zeros_like}, {@code clone}, {@code contiguous}, {@code copy_}, {@code matmul}, {@code mul}, {@code linear},
- * {@code embedding}, {@code index_select}, {@code masked_fill}, {@code transpose}, and the real dtype
+ * {@code embedding}, {@code index_select}, {@code masked_fill}, {@code transpose}, {@code any},
+ * {@code logical_not}, {@code argmax}, scalars filled on the tensor's device ({@code Torch.scalar}, never
+ * copied from the host: DJL's {@code Number} overloads synchronise a GPU per call), and the real dtype
  * of a tensor ({@code aoti_torch_get_dtype}; DJL says UNKNOWN for bf16), and strided views over a
  * tensor's memory ({@code aoti_torch__reinterpret_tensor}, bounds checked by the caller; the torch.save
  * reader's views).
@@ -76,6 +78,10 @@
  * shape it does not accept) comes back as a {@link dev.merv.core.torch.BridgeException} naming the op
  * and the arguments (libtorch 2.7 prints its own reason to stderr only). A schema that disagrees with
  * the registered one is the exception: see {@link dev.merv.core.torch.Op}.
+ *
+ * <p>Host-to-device transfers ({@link dev.merv.core.torch.Transfers}): host tensors in pinned memory when
+ * libtorch sees a GPU, filled from Java arrays (bf16 rounded as libtorch rounds) and copied to the device
+ * without blocking; {@code Torch.dataPointer} refuses any tensor that is not on the CPU.
  *
  * <p>The typed {@code aoti_torch_cpu_*} shims are not used: they record no autograd. The CUDA side
  * ({@link dev.merv.core.torch.Cuda}: libtorch's GPU count, current streams, device guards) is bound to

@@ -2,6 +2,8 @@ package dev.merv.core.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
 
 /**
  * {@code torch.optim.AdamW}'s single-tensor update (the CPU default and the reference's optimizer,
@@ -52,23 +54,26 @@ public final class AdamW {
      */
     public void update(NDArray param, NDArray grad, NDArray expAvg, NDArray expAvgSq, double lr, double weightDecay,
             long step) {
+        // every scalar is made on the parameters' device (Torch.scalar): DJL's Number overloads would copy each
+        // one from the host, a synchronisation per kernel on a GPU; the values and kernels are the same
         NDManager m = param.getManager();
         if (weightDecay != 0.0) {
-            param.muli((float) (1.0 - lr * weightDecay));
+            Torch.mulInPlace(param, 1.0 - lr * weightDecay);
         }
-        try (NDArray w = m.create((float) (1.0 - beta1))) {
+        try (NDArray w = Torch.scalar(m, 1.0 - beta1, ScalarType.FLOAT32)) {
             FlatOps.lerpInto(expAvg, grad, w);
         }
-        expAvgSq.muli((float) beta2);
-        try (NDArray scaled = grad.mul((float) (1.0 - beta2))) {
+        Torch.mulInPlace(expAvgSq, beta2);
+        try (NDArray c = Torch.scalar(m, 1.0 - beta2, ScalarType.FLOAT32); NDArray scaled = grad.mul(c)) {
             FlatOps.addcmulInto(expAvgSq, scaled, grad);
         }
         double bias1 = 1.0 - Math.pow(beta1, step);
         double bias2Sqrt = Math.sqrt(1.0 - Math.pow(beta2, step));
         double stepSize = lr / bias1;
-        try (NDArray denom = expAvgSq.sqrt()) {
-            denom.divi((float) bias2Sqrt).addi((float) eps);
-            try (NDArray num = expAvg.mul((float) -stepSize)) {
+        try (NDArray denom = expAvgSq.sqrt(); NDArray b2 = Torch.scalar(m, bias2Sqrt, ScalarType.FLOAT32);
+                NDArray e = Torch.scalar(m, eps, ScalarType.FLOAT32)) {
+            denom.divi(b2).addi(e);
+            try (NDArray s = Torch.scalar(m, -stepSize, ScalarType.FLOAT32); NDArray num = expAvg.mul(s)) {
                 FlatOps.addcdivInto(param, num, denom);
             }
         }

@@ -36,8 +36,19 @@ final class Backward {
         }
     }
 
-    /** The summed loss value and its supervised-token count. */
-    record Result(double summedValue, long tokens) {}
+    /**
+     * The micro-batch's summed loss as a detached fp64 0-dim tensor on the replica's device (the replica adds
+     * these up there and reads the step's total once; {@code (double)} of the fp32 loss, exactly what a host
+     * read would give), owned by the step's manager; and the model's count of its supervised tokens (the loader's
+     * count when the batch carries one, so no device read).
+     */
+    record Result(NDArray summed, long tokens) {
+
+        /** The value on the host: a device synchronisation, for tests and diagnostics (the trainer never calls it). */
+        double summedValue() {
+            return summed.getDouble();
+        }
+    }
 
     /** Plain forward with autograd, then {@code backward(loss, weight)}. */
     static <B extends MicroBatch> Result plain(TrainableModel<B> model, B batch, double weight, NDManager step) {
@@ -50,8 +61,14 @@ final class Backward {
     private static Result seedBackward(LossSum ls, double weight, NDManager step) {
         NDArray loss = ls.summed();
         NDArray loss32 = Torch.dtype(loss) == ScalarType.FLOAT32 ? loss : Torch.to(loss, ScalarType.FLOAT32);
-        double value = loss32.getFloat();
-        try (NDArray seed = step.create((float) weight).reshape(loss32.getShape())) {
+        // no host read here: a read would wait for the whole forward before backward could be queued
+        NDArray value;
+        try (var ng = Torch.noGrad()) {
+            value = Torch.copy(loss32, ScalarType.FLOAT64);
+        }
+        NDScope.unregister(value); // it outlives the recomputing caller's scope
+        value.attach(step);
+        try (NDArray seed = Torch.scalar(step, weight, ScalarType.FLOAT32).reshape(loss32.getShape())) {
             backwardIfInGraph(loss32, seed);
         }
         if (loss32 != loss) {
@@ -67,6 +84,17 @@ final class Backward {
      * stored input and back-propagated with {@code JniUtils.backward(output, gradOutput)}.
      */
     static <B extends MicroBatch> Result recompute(TrainableModel<B> model, B batch, double weight, NDManager step) {
+        return recompute(model, batch, weight, step, layer -> { });
+    }
+
+    /**
+     * {@link #recompute(TrainableModel, MicroBatch, double, NDManager)} telling {@code layerDone} each time a
+     * layer's backward has run (from the top layer down): that layer's parameters then hold their final
+     * gradients of this micro-batch, so their gradient buckets can be reduced while the layers below still
+     * run their backward.
+     */
+    static <B extends MicroBatch> Result recompute(TrainableModel<B> model, B batch, double weight, NDManager step,
+            java.util.function.IntConsumer layerDone) {
         TrainableModel.Layered<B> layered = model.layered();
         TrainableModel.Prefix prefix;
         try (var g = Torch.withGrad()) {
@@ -124,6 +152,7 @@ final class Backward {
                 if (i > 0) {
                     inputs[i].close();
                 }
+                layerDone.accept(i);
             }
             if (gradOut != null) {
                 backwardIfInGraph(h0, gradOut);

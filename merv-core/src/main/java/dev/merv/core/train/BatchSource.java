@@ -21,4 +21,13 @@ public interface BatchSource<B extends MicroBatch> {
 
     /** One micro-batch, its arrays owned by a sub-manager of {@code manager} (on the replica's device). */
     B load(int epoch, long stepInEpoch, int rank, int micro, BatchPlan plan, NDManager manager);
+
+    /**
+     * A hint from replica {@code rank}'s thread, right after it loaded a micro-batch: the one it will ask for
+     * next. A source may start building it on its own threads (decoding, tokenising, collating into host
+     * memory) while the current micro-batch trains, then hand it over in {@link #load}; the upload to the
+     * device stays on the replica's thread. A hint that turns out wrong (training stopped) must cost nothing
+     * but the work: results and skip logs come only from {@link #load}.
+     */
+    default void prefetch(int epoch, long stepInEpoch, int rank, int micro, BatchPlan plan) {}
 }

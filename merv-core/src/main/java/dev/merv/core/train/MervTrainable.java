@@ -61,7 +61,8 @@ public final class MervTrainable implements TrainableModel<MervMicroBatch> {
             public Prefix prefix(MervMicroBatch batch) {
                 current = merv.splice(batch.batch());
                 NDArray h = current.embeddings();
-                return new Prefix(h, llm.prepare(current.attentionMask(), null, null, (int) h.getShape().get(1)));
+                return new Prefix(h, llm.prepare(current.attentionMask(), null, null, (int) h.getShape().get(1),
+                        current.maskLayout()));
             }
 
             @Override
@@ -75,9 +76,15 @@ public final class MervTrainable implements TrainableModel<MervMicroBatch> {
             }
 
             @Override
+            public int layerOf(String name) {
+                // the LLM's decoder layers (HF names under the reference's llm_backbone.llm. prefix)
+                return Layered.layerIndex("llm_backbone.llm.model.layers.", name);
+            }
+
+            @Override
             public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, MervMicroBatch batch) {
                 NDArray logits = llm.head(hidden);
-                return CausalLmLoss.sum(logits, current.labels());
+                return CausalLmLoss.sum(logits, current.labels(), batch.batch().supervisedTokens());
             }
         };
     }

@@ -19,6 +19,16 @@ public interface MicroBatch extends AutoCloseable {
         return 0;
     }
 
+    /** Frozen-feature cache look-ups the loader made for this micro-batch (one per multimodal row and cached encoder). */
+    default long cacheLookups() {
+        return 0;
+    }
+
+    /** Those of {@link #cacheLookups()} the cache answered. */
+    default long cacheHits() {
+        return 0;
+    }
+
     @Override
     void close();
 }

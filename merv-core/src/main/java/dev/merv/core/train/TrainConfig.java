@@ -2,6 +2,7 @@ package dev.merv.core.train;
 
 import dev.merv.core.model.Precision;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.config.Resume;
 import dev.merv.core.config.Stage;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -63,10 +64,16 @@ public final class TrainConfig {
     public long saveCheckpointAfter = 512;
     /** {@code --keep_checkpoints}: newest checkpoints kept (0 = keep all). */
     public int keepCheckpoints = 3;
-    /** {@code --resume}: continue from the run directory's latest checkpoint. */
-    public boolean resume = false;
+    /** {@code --resume}: continue from the run directory's newest intact checkpoint (never, required, auto). */
+    public Resume resume = Resume.NEVER;
     /** {@code --resume_from_checkpoint}: continue from this checkpoint directory. */
     public String resumeFromCheckpoint;
+
+    /**
+     * {@code --checkpoint_failures}: consecutive scheduled checkpoints that may fail to be written (a full
+     * disk) while training goes on, retrying at the next interval; 0 stops the run at the first failure.
+     */
+    public int checkpointFailures = 0;
 
     /** Consecutive non-finite steps (loss or gradient norm) after which the run stops with a checkpoint. */
     public int maxNonFiniteSteps = 5;
@@ -83,6 +90,11 @@ public final class TrainConfig {
         return runId != null ? runId : datasetId + "+" + modelId + "+stage-" + stage.id() + "+x" + seed;
     }
 
+    /** {@code {run_root_dir}/{run_id}}. */
+    public java.nio.file.Path runDir() {
+        return java.nio.file.Path.of(runRootDir).resolve(effectiveRunId());
+    }
+
     public void validate() {
         require(globalBatchSize > 0, "global_batch_size", "must be > 0");
         require(perDeviceBatchSize > 0, "per_device_batch_size", "must be > 0");
@@ -97,7 +109,10 @@ public final class TrainConfig {
         require(keepCheckpoints >= 0, "keep_checkpoints", "must be >= 0");
         require(maxNonFiniteSteps > 0, "max_nonfinite_steps", "must be > 0");
         require(bucketCapElements > 0, "bucket_cap_elements", "must be > 0");
-        require(!(resume && resumeFromCheckpoint != null), "resume", "give --resume or --resume_from_checkpoint, not both");
+        require(resume != null, "resume", "must be set (never, required or auto)");
+        require(!(resume.enabled() && resumeFromCheckpoint != null), "resume",
+                "give --resume or --resume_from_checkpoint, not both");
+        require(checkpointFailures >= 0, "checkpoint_failures", "must be >= 0");
     }
 
     private static void require(boolean ok, String field, String msg) {
@@ -110,6 +125,7 @@ public final class TrainConfig {
         JsonObject o = new GsonBuilder().create().toJsonTree(this).getAsJsonObject();
         o.addProperty("stage", stage.id());
         o.addProperty("run_id", effectiveRunId());
+        o.addProperty("resume", resume.flag());
         return o;
     }
 }

@@ -34,6 +34,7 @@ public interface TrainableModel<B extends MicroBatch> {
         return new float[0];
     }
 
+
     /**
      * The forward split at the recomputable layers, mirroring {@link LanguageModel}'s
      * {@code prepare / layer / head}. {@code forward(b) == head(layer(n-1, ... layer(0, prefix(b).hidden)))}.
@@ -52,6 +53,33 @@ public interface TrainableModel<B extends MicroBatch> {
 
         /** Final norm, LM head and the summed loss. */
         LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, B batch);
+
+        /**
+         * The layer {@link #layer} call whose backward gives parameter {@code name} its whole gradient, or -1
+         * when other parts of the model contribute to it (embeddings, heads, anything outside the layer
+         * stack). The trainer reduces a gradient bucket as soon as every parameter in it is final, while the
+         * layers below still run their backward. The default, -1 for every name, reduces everything after
+         * the whole backward.
+         */
+        default int layerOf(String name) {
+            return -1;
+        }
+
+        /** {@link #layerOf} for names {@code <prefix>.<i>.*} of the layer stack's module list. */
+        static int layerIndex(String prefix, String name) {
+            if (!name.startsWith(prefix) || name.length() <= prefix.length()) {
+                return -1;
+            }
+            int end = name.indexOf('.', prefix.length());
+            if (end <= prefix.length()) {
+                return -1;
+            }
+            try {
+                return Integer.parseInt(name.substring(prefix.length(), end));
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
     }
 
     /** The hidden state entering layer 0 and the per-forward context every layer reads; close the context when done. */

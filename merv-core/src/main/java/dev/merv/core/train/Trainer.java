@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,8 +53,8 @@ import java.util.function.Function;
  * overlapping while it is republished ({@link #memoryFormula}). Activations are every layer's saved tensors without recomputation,
  * and with it the stored layer inputs ({@code L * B*T*D*c}) plus one layer's worth. Writing a
  * checkpoint adds transient host buffers on top: each replica serialises its {@code 12*Pt/N} of
- * optimizer state and rank 0 a gathered fp32 copy of the trainable weights ({@code 8*Pt} with its
- * byte buffers). For a 7B LLM in
+ * optimizer state and rank 0 a gathered fp32 copy of the trainable weights in host memory ({@code 4*Pt};
+ * nothing extra on its device). For a 7B LLM in
  * bf16 on 8 replicas: 28 GB + 14 GB + buckets. {@code TrainerMemoryTest} checks the formula against a
  * measured peak. {@link MemoryPlan} works the formula out for a model built empty.
  *
@@ -89,6 +88,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private final FlatLayout layout;
     private final LrSchedule schedule;
     private final Path runDir;
+    private final RunStart start;
     private final String runConfig;
     private final List<StepRecord> history = new ArrayList<>();
     private final PrintStream console = System.err;
@@ -99,33 +99,68 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
     private int nonFiniteInRow;
     private double lastLoss = Double.POSITIVE_INFINITY;
     private long lastCheckpointStep = -1;
+    private Path lastCheckpoint;
+    private int failedCheckpointsInRow;
+    private Checkpoints.Smoothing smoothing = Checkpoints.Smoothing.EMPTY;
+    private final java.util.Set<String> reportedFailures = new java.util.HashSet<>();
     private boolean closed;
     private java.util.function.Consumer<StepRecord> listener = r -> { };
     private final List<Checkpoints.ExtraFiles> extraFiles = new ArrayList<>();
 
     /**
+     * Locks the run directory, picks where training starts ({@link RunStart#open}) and builds the replicas.
+     *
      * @param runConfig the run's configuration as its recipe writes it (for MERV, the reference's full
      *     {@code config.json} text), written as {@code config.json} in the run directory and in every
      *     checkpoint; null writes none. The trainer's own settings always go to {@code train-config.json}.
      */
     public Trainer(TrainConfig cfg, ReplicaFactory<B> factory, BatchSource<B> source, String runConfig) {
-        cfg.validate();
-        this.cfg = cfg;
-        this.source = source;
-        this.runConfig = runConfig;
-        this.devices = Devices.parse(cfg.devices);
-        this.plan = BatchPlan.of(cfg.globalBatchSize, cfg.perDeviceBatchSize, devices.size());
-        this.collective = Collectives.forDevices(devices);
-        this.adam = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
-        this.runDir = Path.of(cfg.runRootDir).resolve(cfg.effectiveRunId());
-        long total = cfg.maxSteps > 0 ? cfg.maxSteps : 0;
-        if (total == 0) {
-            for (int e = 0; e < cfg.epochs; e++) {
-                total += source.stepsPerEpoch(e, plan);
-            }
-        }
-        this.schedule = LrSchedule.warmupCosine(cfg.learningRate, total, cfg.warmupRatio, cfg.firstStep);
+        this(cfg, RunStart.open(cfg, System.err), factory, source, runConfig);
+    }
 
+    /**
+     * As {@link #Trainer(TrainConfig, ReplicaFactory, BatchSource, String)} with the run's start already
+     * opened (by a recipe that needed to know whether it resumes); the trainer owns {@code start} from here on
+     * and releases it on {@link #close} or when construction fails.
+     */
+    public Trainer(TrainConfig cfg, RunStart start, ReplicaFactory<B> factory, BatchSource<B> source, String runConfig) {
+        this.start = start;
+        try {
+            cfg.validate();
+            this.cfg = cfg;
+            this.source = source;
+            this.runConfig = runConfig;
+            this.runDir = cfg.runDir();
+            if (!runDir.toAbsolutePath().normalize().equals(start.runDir().toAbsolutePath().normalize())) {
+                throw new IllegalArgumentException("the run start is for " + start.runDir() + ", the config for " + runDir);
+            }
+            this.devices = Devices.parse(cfg.devices);
+            this.plan = BatchPlan.of(cfg.globalBatchSize, cfg.perDeviceBatchSize, devices.size());
+            this.collective = Collectives.forDevices(devices);
+            this.adam = new AdamW(cfg.beta1, cfg.beta2, cfg.eps);
+            long total = cfg.maxSteps > 0 ? cfg.maxSteps : 0;
+            if (total == 0) {
+                for (int e = 0; e < cfg.epochs; e++) {
+                    total += source.stepsPerEpoch(e, plan);
+                }
+            }
+            this.schedule = LrSchedule.warmupCosine(cfg.learningRate, total, cfg.warmupRatio, cfg.firstStep);
+            this.layout = build(factory);
+            if (start.resumes()) {
+                restore(start.checkpoint());
+            }
+        } catch (RuntimeException | Error e) {
+            try {
+                release();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** Starts one worker thread and manager per device, builds the models and replicas; returns the layout. */
+    private FlatLayout build(ReplicaFactory<B> factory) {
         for (int r = 0; r < devices.size(); r++) {
             final int rank = r;
             threads.add(Executors.newSingleThreadExecutor(run -> {
@@ -151,11 +186,11 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             throw new IllegalArgumentException("recompute=true but " + models.get(0).getClass().getSimpleName()
                     + " offers no layer-wise forward");
         }
-        this.layout = FlatLayout.build(names, shapes, devices.size(), cfg.bucketCapElements);
+        FlatLayout built = FlatLayout.build(names, shapes, devices.size(), cfg.bucketCapElements);
         ScalarType compute = cfg.precision.compute();
         ScalarType reduce = cfg.reduceType();
         onAll(r -> {
-            Replica<B> rep = new Replica<>(r, devices.get(r), managers.get(r), models.get(r), layout, names, compute, reduce);
+            Replica<B> rep = new Replica<>(r, devices.get(r), managers.get(r), models.get(r), built, names, compute, reduce);
             synchronized (replicas) {
                 while (replicas.size() <= r) {
                     replicas.add(null);
@@ -172,24 +207,30 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             rep.initialise(collective);
             return null;
         });
-        Path resumeFrom = cfg.resumeFromCheckpoint != null ? Path.of(cfg.resumeFromCheckpoint)
-                : cfg.resume ? Checkpoints.latest(runDir) : null;
-        if (resumeFrom != null) {
-            restore(resumeFrom);
-        }
+        return built;
     }
 
-    /** Runs until the schedule's last step (or {@code stop_after_steps}), checkpointing on schedule and at the end. */
+    /**
+     * Runs until the schedule's last step (or {@code stop_after_steps}), checkpointing every
+     * {@code save_checkpoint_after} steps, at the end of every epoch when {@code max_steps} is unset (as the
+     * reference does) and at the end. The start (fresh, or which checkpoint and why) is printed and logged as
+     * the first {@code metrics.jsonl} line of this invocation.
+     */
     public List<StepRecord> run() {
         writeConfig();
         if (cfg.console) {
             System.out.println(summary());
+            System.out.println(start.describe());
         }
         ProgressLine progress = cfg.console ? new ProgressLine(console, globalStep, schedule.totalSteps()) : null;
         long ranHere = 0;
-        try (MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"), globalStep, cfg.stage.metricPrefix())) {
+        try (MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"), globalStep, cfg.stage.metricPrefix(),
+                smoothing, console)) {
+            metrics.start(globalStep, start.checkpoint(), start.reason(),
+                    start.damaged().stream().map(Checkpoints.Damage::toString).toList());
             while (globalStep < schedule.totalSteps() && (cfg.stopAfterSteps <= 0 || ranHere < cfg.stopAfterSteps)) {
-                if (stepInEpoch >= source.stepsPerEpoch(epoch, plan)) {
+                long perEpoch = source.stepsPerEpoch(epoch, plan);
+                if (stepInEpoch >= perEpoch) {
                     epoch++;
                     stepInEpoch = 0;
                     continue;
@@ -206,13 +247,14 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                 stepInEpoch++;
                 ranHere++;
                 StepRecord rec = new StepRecord(globalStep, ep, s.loss(), lr, s.gradNorm(), s.updated(), s.tokens(),
-                        s.samples(), s.skippedSamples(), s.loaderWaitS(), dt, s.mixing());
+                        s.samples(), s.skippedSamples(), s.loaderWaitS(), dt, s.mixing(), s.cacheLookups(), s.cacheHits());
                 history.add(rec);
-                metrics.write(rec);
+                metrics.write(rec, s.microLosses(), schedule.lr(globalStep));
+                smoothing = metrics.smoothing();
                 if (progress != null) {
-                    progress.update(rec);
+                    optional("the progress bar", () -> progress.update(rec));
                 }
-                listener.accept(rec);
+                optional("an onStep listener", () -> listener.accept(rec));
                 if (s.updated()) {
                     lastLoss = s.loss();
                     nonFiniteInRow = 0;
@@ -221,51 +263,127 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                     console.printf(Locale.ROOT, "%nstep %d: non-finite loss %s or gradient norm %s, update skipped (%d in a row)%n",
                             globalStep, s.loss(), s.gradNorm(), nonFiniteInRow);
                     if (nonFiniteInRow >= cfg.maxNonFiniteSteps) {
-                        Path ck = checkpoint();
+                        Path ck = checkpointOrStop(true);
                         throw new TrainingDivergedException("training stopped at step " + globalStep + ": " + nonFiniteInRow
                                 + " consecutive steps with a non-finite loss or gradient norm (max_nonfinite_steps = "
                                 + cfg.maxNonFiniteSteps + "); checkpoint written to " + ck, ck);
                     }
                 }
-                if (globalStep % cfg.saveCheckpointAfter == 0) {
-                    checkpoint();
+                boolean epochEnd = cfg.maxSteps <= 0 && stepInEpoch >= perEpoch;
+                if (globalStep % cfg.saveCheckpointAfter == 0 || epochEnd) {
+                    checkpointOrStop(false);
                 }
             }
             if (lastCheckpointStep != globalStep) {
-                checkpoint();
+                checkpointOrStop(true);
             }
         }
         return List.copyOf(history);
     }
 
-    /** Writes a checkpoint of the current state and returns its directory ({@link Checkpoints} holds the format). */
+    /**
+     * A checkpoint whose write may fail (a full disk): the failure is reported and training goes on while
+     * fewer than {@code checkpoint_failures} scheduled ones failed in a row; otherwise, and always for a
+     * {@code last} one (nothing would retry it), the run stops naming the checkpoint a resume would use.
+     * Returns the checkpoint, or null when it failed and training goes on.
+     */
+    private Path checkpointOrStop(boolean last) {
+        try {
+            Path p = checkpoint();
+            failedCheckpointsInRow = 0;
+            return p;
+        } catch (CheckpointWriteException e) {
+            failedCheckpointsInRow++;
+            String previous = lastCheckpoint == null ? "there is no earlier checkpoint of this run"
+                    : "the previous checkpoint " + lastCheckpoint + " is intact";
+            if (!last && failedCheckpointsInRow <= cfg.checkpointFailures) {
+                console.printf(Locale.ROOT, "%ncheckpoint at step %d failed: %s%n  training goes on and retries at the next"
+                        + " checkpoint (step %d at the latest; %d of %d failed checkpoints in a row allowed by"
+                        + " --checkpoint_failures); %s%n", globalStep,
+                        e.getMessage(), (globalStep / cfg.saveCheckpointAfter + 1) * cfg.saveCheckpointAfter,
+                        failedCheckpointsInRow, cfg.checkpointFailures, previous);
+                return null;
+            }
+            throw new CheckpointWriteException("training stopped at step " + globalStep + ": the checkpoint could not be"
+                    + " written: " + e.getMessage() + ". Its temporary files are removed and " + previous + "; free space"
+                    + " and restart with --resume auto to continue from it" + (last ? "" : " (--checkpoint_failures N keeps"
+                    + " training through N failed checkpoints in a row)"), e);
+        }
+    }
+
+    /** Runs an optional part of a step (progress bar, listener); a failure is reported once and training goes on. */
+    private void optional(String what, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            if (reportedFailures.add(what)) {
+                console.println();
+                console.println("training goes on without " + what + ", which failed at step " + globalStep + ": " + e);
+                e.printStackTrace(console);
+            }
+        }
+    }
+
+    /**
+     * Writes a checkpoint of the current state and returns its directory ({@link Checkpoints} holds the format).
+     * A failed write throws {@link CheckpointWriteException} with the temporary directory removed and earlier
+     * checkpoints untouched; the replicas stay usable (a failing file write does not abort the collective).
+     */
     public Path checkpoint() {
         Path tmp = Checkpoints.begin(runDir, Checkpoints.name(globalStep, epoch, lastLoss));
-        onAll(r -> {
-            Replica<B> rep = replicas.get(r);
-            Checkpoints.writeShard(tmp, r, devices.size(), rep.shard, layout);
-            Map<String, NDArray> weights = new TreeMap<>();
-            try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
-                rep.shard.gatherMasters(collective, (e, v) -> {
-                    if (r == 0) {
-                        NDArray c = Torch.copy(v, ScalarType.FLOAT32);
-                        c.attach(m);
-                        weights.put(e.name(), c);
-                    }
-                });
-                if (r == 0) {
-                    Checkpoints.writeModel(tmp, weights, extraFiles);
+        try {
+            List<Written> perRank = onAll(r -> {
+                Replica<B> rep = replicas.get(r);
+                List<Checkpoints.FileEntry> files = new ArrayList<>();
+                CheckpointWriteException failure = null;
+                try {
+                    files.add(Checkpoints.writeShard(tmp, r, devices.size(), rep.shard, layout));
+                } catch (CheckpointWriteException e) {
+                    failure = e;
                 }
+                // every rank takes part in the gather even after its own write failed; rank 0's fp32 weights go to
+                // host memory tensor by tensor, not into a second copy on its device
+                try (NDManager m = NDManager.newBaseManager(Device.cpu()); var ng = Torch.noGrad()) {
+                    Map<String, NDArray> weights = rep.shard.gatherMastersToHost(collective, r == 0, m);
+                    if (r == 0 && failure == null) {
+                        try {
+                            files.add(Checkpoints.writeModel(tmp, weights));
+                            for (Checkpoints.ExtraFiles extra : extraFiles) {
+                                extra.write(tmp, weights); // recorded by commit with every other file it finds
+                            }
+                        } catch (CheckpointWriteException e) {
+                            failure = e;
+                        } catch (IOException | RuntimeException e) {
+                            failure = new CheckpointWriteException(tmp, "cannot write the recipe's checkpoint files", e);
+                        }
+                    }
+                }
+                return new Written(files, failure);
+            });
+            List<Checkpoints.FileEntry> files = new ArrayList<>();
+            for (Written w : perRank) {
+                if (w.failure() != null) {
+                    throw w.failure();
+                }
+                files.addAll(w.files());
             }
-            return null;
-        });
-        Checkpoints.State state = new Checkpoints.State(globalStep, epoch, stepInEpoch, devices.size(), nonFiniteInRow,
-                lastLoss, schedule.peak(), schedule.totalSteps(), schedule.warmupSteps(), schedule.firstStep().name(),
-                schedule.lr(globalStep), cfg.seed, plan);
-        Path target = Checkpoints.commit(tmp, state, configFiles(), cfg.keepCheckpoints);
-        lastCheckpointStep = globalStep;
-        return target;
+            Checkpoints.State state = new Checkpoints.State(globalStep, epoch, stepInEpoch, devices.size(), nonFiniteInRow,
+                    lastLoss, schedule.peak(), schedule.totalSteps(), schedule.warmupSteps(), schedule.firstStep().name(),
+                    schedule.lr(globalStep), cfg.seed, plan, smoothing);
+            Path target = Checkpoints.commit(tmp, state, configFiles(), files, cfg.keepCheckpoints);
+            lastCheckpointStep = globalStep;
+            lastCheckpoint = target;
+            return target;
+        } finally {
+            // after a failure anywhere (a commit moves it away when it succeeds)
+            if (java.nio.file.Files.exists(tmp)) {
+                Checkpoints.abandon(tmp);
+            }
+        }
     }
+
+    /** What one replica wrote of a checkpoint, or why it could not. */
+    private record Written(List<Checkpoints.FileEntry> files, CheckpointWriteException failure) {}
 
     private void restore(Path ckpt) {
         Checkpoints.State state = Checkpoints.readState(ckpt);
@@ -279,20 +397,18 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
         nonFiniteInRow = state.nonFiniteInRow();
         lastLoss = state.lastLoss();
         lastCheckpointStep = globalStep;
+        lastCheckpoint = ckpt;
+        smoothing = state.smoothing();
         onAll(r -> {
             Replica<B> rep = replicas.get(r);
-            try (NDManager m = rep.manager.newSubManager(); var ng = Torch.noGrad()) {
-                Map<String, Long> steps = new HashMap<>();
-                Map<String, NDArray[]> full = Checkpoints.readOptimizer(ckpt, m, steps);
-                rep.shard.restore(full, steps);
+            // each replica reads only the pieces of the optimizer state it owns
+            Map<String, Long> steps = new HashMap<>();
+            try (Checkpoints.OptimizerReader reader = new Checkpoints.OptimizerReader(ckpt, steps); var ng = Torch.noGrad()) {
+                rep.shard.restore(reader, steps);
             }
             rep.publish(collective);
             return null;
         });
-        if (cfg.console) {
-            System.out.println("resumed from " + ckpt + " at step " + globalStep + " (epoch " + epoch + ", batch "
-                    + stepInEpoch + ")");
-        }
     }
 
     /** {@code train-config.json} (the trainer's settings) and, when given, the run's {@code config.json}. */
@@ -510,15 +626,26 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
             return;
         }
         closed = true;
+        release();
+    }
+
+    /** Frees the replicas, their managers and threads (also after a failed construction), then the run's lock. */
+    private void release() {
         try {
-            onAll(r -> {
-                replicas.get(r).close();
-                managers.get(r).close();
-                return null;
-            });
+            if (!threads.isEmpty()) {
+                onAll(r -> {
+                    Replica<B> rep = r < replicas.size() ? replicas.get(r) : null;
+                    if (rep != null) {
+                        rep.close();
+                    }
+                    managers.get(r).close();
+                    return null;
+                });
+            }
         } finally {
             collective.close();
             threads.forEach(ExecutorService::shutdownNow);
+            start.close();
         }
     }
 }

@@ -306,6 +306,26 @@ public final class SafeTensors implements WeightSource, AutoCloseable {
         }
     }
 
+    /**
+     * Elements {@code [from, to)} of tensor {@code name} in storage (row-major) order as a 1-D tensor in its
+     * stored dtype, owned by {@code manager}: only those bytes are read (a replica resuming reads its piece of
+     * an optimizer state, not the whole of it).
+     */
+    public NDArray loadRange(String name, long from, long to, NDManager manager) {
+        TensorInfo t = info(name);
+        long numel = t.numel();
+        if (from < 0 || to < from || to > numel) {
+            throw new WeightFormatException(file, name, "element range [" + from + ", " + to + ") outside its " + numel
+                    + " elements");
+        }
+        try {
+            return TensorBytes.read(channel, dataStart + t.begin() + from * t.dtype().bytes(), t.dtype(),
+                    new long[] {to - from}, manager);
+        } catch (IOException e) {
+            throw new WeightFormatException(file, name, "read failed (file changed or truncated after open?): " + e, e);
+        }
+    }
+
     private static void closeQuietly(FileChannel ch) {
         try {
             ch.close();

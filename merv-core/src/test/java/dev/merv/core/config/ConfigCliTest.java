@@ -47,6 +47,23 @@ class ConfigCliTest {
     }
 
     @Test
+    void resumeTakesTrueFalseOrAutoAndRoundTripsThroughConfigJson() {
+        assertThat(ConfigCli.parse("--resume", "auto").resume()).isEqualTo(Resume.AUTO);
+        assertThat(ConfigCli.parse("--resume", "false").resume()).isEqualTo(Resume.NEVER);
+        assertThat(ConfigCli.parse().resume()).isEqualTo(Resume.NEVER);
+        for (Resume r : Resume.values()) {
+            PretrainConfig c = ConfigCli.parse("--resume", r.flag());
+            assertThat(ConfigJson.parse(ConfigJson.dump(c)).resume()).isEqualTo(r);
+        }
+        // configs written before "auto" existed hold a boolean
+        assertThat(ConfigJson.dump(ConfigCli.parse("--resume", "true"))).contains("\"resume\": true");
+        assertThatThrownBy(() -> ConfigCli.parse("--resume", "maybe")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("--resume maybe").hasMessageContaining("auto");
+        assertThatThrownBy(() -> ConfigCli.parse("--resume", "auto", "--resume_from_checkpoint", "runs/x/checkpoints/y"))
+                .hasMessageContaining("--resume and --resume_from_checkpoint both given");
+    }
+
+    @Test
     void registryVariants() {
         ModelConfig base = ModelRegistry.get("merv-base");
         ModelConfig full = ModelRegistry.get("merv-full");
@@ -97,7 +114,7 @@ class ConfigCliTest {
         assertThat(c.model().numFrames()).containsExactly(16, 16, 32, 16);
         assertThat(c.model().videoBackboneIds()).hasSize(4).contains("hiera-base-plus-video");
         assertThat(c.runId()).isEqualTo("x");
-        assertThat(c.resume()).isTrue();
+        assertThat(c.resume()).isEqualTo(dev.merv.core.config.Resume.REQUIRED);
         assertThat(c.keepCheckpoints()).isEqualTo(3);
         assertThat(c.devices()).isEqualTo("gpu0,gpu1");
         assertThat(c.train().maxSteps()).isEqualTo(100);

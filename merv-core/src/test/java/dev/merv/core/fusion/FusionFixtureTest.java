@@ -24,7 +24,7 @@ class FusionFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"fusion-cross-attention-avg-lq"})
     void fusionMatchesReference(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
             FusionType type = FusionType.parse(cfg.get("feature_fusion").getAsString());
             int encoders = cfg.get("num_encoder").getAsInt();

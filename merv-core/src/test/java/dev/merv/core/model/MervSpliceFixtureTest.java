@@ -134,7 +134,7 @@ class MervSpliceFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"merv-forward-tiny"})
     void spliceAndLossMatchReference(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
             ModelConfig mc = f.mervBaseConfig();
             List<VideoEncoder> encoders = new ArrayList<>();

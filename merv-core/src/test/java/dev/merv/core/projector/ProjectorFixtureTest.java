@@ -26,7 +26,7 @@ class ProjectorFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"projector-3davg-linear"})
     void projectorsMatchReference(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager(); var g = Torch.withGrad()) {
             JsonObject cfg = f.config();
             ArchSpecifier arch = ArchSpecifier.parse(cfg.get("arch_specifier").getAsString());
             int tokens = cfg.get("projector_token_length").getAsInt();

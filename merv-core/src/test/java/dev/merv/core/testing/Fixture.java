@@ -1,5 +1,6 @@
 package dev.merv.core.testing;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -9,6 +10,7 @@ import com.google.gson.JsonParser;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.ModelConfig;
 import dev.merv.core.config.ModelRegistry;
+import dev.merv.core.torch.Cuda;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.weights.SafeTensors;
 import java.io.IOException;
@@ -26,11 +28,18 @@ import java.util.List;
  * {@code io.safetensors}), found through {@code -Dmerv.fixtures=DIR} when set, else in the test
  * module's own {@code src/test/resources/fixtures/<name>}. A missing or incomplete fixture is a test
  * failure, never a skip. Every size a test uses must come from {@link #config()} / {@link #meta()}.
+ * Tests make their arrays with {@link #newManager()}, on the device {@code -Dmerv.test.device} names.
  */
 public final class Fixture implements AutoCloseable {
 
     /** System property naming a directory laid out like {@code shared/fixtures}. */
     public static final String PROPERTY = "merv.fixtures";
+
+    /**
+     * System property naming the device every fixture test computes on: {@code cpu} (the default),
+     * {@code cuda} / {@code gpu} (GPU 0), {@code cuda:N}, {@code gpuN}. The GPU kit sets it.
+     */
+    public static final String DEVICE_PROPERTY = "merv.test.device";
 
     private final String name;
     private final Path dir;
@@ -65,6 +74,49 @@ public final class Fixture implements AutoCloseable {
         } catch (URISyntaxException e) {
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * The device of {@link #DEVICE_PROPERTY}. Asking for a GPU that libtorch does not see fails (a GPU run
+     * must never quietly compare CPU results).
+     */
+    public static Device device() {
+        String v = System.getProperty(DEVICE_PROPERTY, "cpu").trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.isEmpty() || v.startsWith("${") || v.equals("cpu")) {
+            return Device.cpu();
+        }
+        int index;
+        if (v.equals("cuda") || v.equals("gpu")) {
+            index = 0;
+        } else if (v.matches("cuda:\\d+")) {
+            index = Integer.parseInt(v.substring(5));
+        } else if (v.matches("gpu\\d+")) {
+            index = Integer.parseInt(v.substring(3));
+        } else {
+            throw new AssertionError("-D" + DEVICE_PROPERTY + "=" + v + ": expected cpu, cuda, cuda:N or gpuN");
+        }
+        if (index >= Cuda.deviceCount()) {
+            throw new AssertionError("-D" + DEVICE_PROPERTY + "=" + v + " but " + Cuda.describe());
+        }
+        return Device.gpu(index);
+    }
+
+    /**
+     * A new base manager on {@link #device()}, for a fixture test's arrays and models. On a GPU it first
+     * switches TF32 off (cuDNN convolutions use it by default), since fixture tolerances are fp32's.
+     */
+    public static NDManager newManager() {
+        Device d = device();
+        if (d.isGpu()) {
+            Cuda.allowTf32(false);
+        }
+        return NDManager.newBaseManager(d);
+    }
+
+    /** {@link #device()} in the trainer's {@code --devices} grammar ({@code cpu} or {@code gpuN}). */
+    public static String devicesFlag() {
+        Device d = device();
+        return d.isGpu() ? "gpu" + d.getDeviceId() : "cpu";
     }
 
     /** Opens fixture {@code name}; fails (never skips) when its directory or a required file is missing. */

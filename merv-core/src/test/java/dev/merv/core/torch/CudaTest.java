@@ -19,5 +19,19 @@ class CudaTest {
         assertThatThrownBy(() -> Cuda.currentStream(0)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("aoti_torch_get_current_cuda_stream").hasMessageContaining("libtorch_cuda.so");
         assertThatThrownBy(() -> Cuda.guard(0)).hasMessageContaining("aoti_torch_create_cuda_guard");
+        assertThatThrownBy(() -> Cuda.memoryInfo(0)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void tf32SwitchesReachLibtorchsGlobalContext() {
+        boolean before = Cuda.tf32MatmulAllowed();
+        try {
+            Cuda.allowTf32(true);
+            assertThat(Cuda.tf32MatmulAllowed()).isTrue();
+            Cuda.allowTf32(false);
+            assertThat(Cuda.tf32MatmulAllowed()).isFalse();
+        } finally {
+            Cuda.allowTf32(before);
+        }
     }
 }

@@ -56,7 +56,7 @@ class ResumeTest {
             // the reference's flag: an explicit checkpoint
             second.resumeFromCheckpoint = Checkpoints.latest(root.resolve(id)).toString();
         } else {
-            second.resume = true;
+            second.resume = dev.merv.core.config.Resume.REQUIRED;
         }
         try (Trainer<TinyBatch> t = TrainerTesting.trainer(second, TrainerTesting.source())) {
             assertThat(t.globalStep()).isEqualTo(k);
@@ -75,13 +75,29 @@ class ResumeTest {
         }
         assertThat(TrainerTesting.maxDiff(ref.weights, res.weights)).isLessThanOrEqualTo(1e-6);
 
-        // run directory: config, one metrics line per step (the resumed run appends without duplicates), rotation
+        // run directory: config, one metrics line per step (the resumed run appends without duplicates) after each
+        // invocation's start line, rotation
         Path run = root.resolve("res");
         assertThat(run.resolve(Trainer.TRAIN_CONFIG)).exists();
-        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        List<String> all = Files.readAllLines(run.resolve("metrics.jsonl"));
+        List<String> events = all.stream().filter(l -> l.contains("\"event\"")).toList();
+        assertThat(events).hasSize(2);
+        assertThat(events.get(0)).contains("\"step\":0", "\"start\":\"fresh\"");
+        assertThat(events.get(1)).contains("\"step\":5", "\"start\":\"resumed\"", "step-000005-");
+        List<String> lines = all.stream().filter(l -> !l.contains("\"event\"")).toList();
         assertThat(lines).hasSize(STEPS);
         assertThat(lines.get(0)).contains("\"step\":1", "\"lr\":0.0", "\"grad_norm\"", "\"tokens_per_s\"",
                 "\"loader_wait_s\"", "\"skipped_samples\"");
+        // the reference's smoothed loss continues across the resume (its window is in the checkpoint)
+        List<String> refLines = Files.readAllLines(root.resolve("ref").resolve("metrics.jsonl")).stream()
+                .filter(l -> !l.contains("\"event\"")).toList();
+        for (int i = 0; i < STEPS; i++) {
+            double a = com.google.gson.JsonParser.parseString(lines.get(i)).getAsJsonObject().get("Finetune/Loss")
+                    .getAsDouble();
+            double b = com.google.gson.JsonParser.parseString(refLines.get(i)).getAsJsonObject().get("Finetune/Loss")
+                    .getAsDouble();
+            assertThat(Math.abs(a - b)).as("Finetune/Loss of step %d", i + 1).isLessThanOrEqualTo(1e-6);
+        }
         List<Path> ckpts = Checkpoints.list(run.resolve("checkpoints"));
         assertThat(ckpts).hasSize(2);
         assertThat(ckpts.get(1).getFileName().toString()).startsWith("step-000012-epoch-01-loss=");
@@ -119,7 +135,7 @@ class ResumeTest {
         }
         TrainConfig second = cfg("sched", "cpu", 12);
         second.maxSteps = STEPS + 4;
-        second.resume = true;
+        second.resume = dev.merv.core.config.Resume.REQUIRED;
         assertThatThrownBy(() -> TrainerTesting.trainer(second, TrainerTesting.source()))
                 .hasMessageContaining("schedule has " + STEPS + " steps");
     }

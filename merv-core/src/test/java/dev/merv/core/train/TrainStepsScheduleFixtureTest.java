@@ -31,7 +31,7 @@ class TrainStepsScheduleFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @MethodSource("fixtures")
     void lrOfEveryStepMatches(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager()) {
             JsonObject cfg = f.config();
             long total = cfg.get("num_training_steps").getAsLong();
             double ratio = cfg.get("warmup_ratio").getAsDouble();

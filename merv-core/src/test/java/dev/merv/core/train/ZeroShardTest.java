@@ -226,7 +226,11 @@ class ZeroShardTest {
             backward(rm, ps, grads(r, 0));
             shard.accumulate(ps, c);
             shard.agreeOnGradients(c);
-            double sq = c.allReduceSum(r, new double[] {shard.localSquaredNorm()})[0];
+            double local;
+            try (NDArray n = shard.localSquaredNorm(rm)) {
+                local = n.getDouble();
+            }
+            double sq = c.allReduceSum(r, new double[] {local})[0];
             shard.step(new AdamW(0.9, 0.999, 1e-8), lr, wd);
             NDArray oldW = ps.get(0).get();
             NDManager weights = rm.newSubManager();

@@ -114,8 +114,11 @@ public final class VideoDecoder {
      * @param decoderThreads threads inside one decoder (1 keeps the loader's sample-level
      *     parallelism efficient; 0 lets FFmpeg choose)
      * @param timeoutNanos per-video budget; the decode fails with {@link SkipReason#TIMEOUT} when
-     *     exceeded (checked once per demuxed packet, the indexing pass included)
-     * @param clock how elapsed time is measured
+     *     exceeded (checked once per demuxed packet, the indexing pass included). Default 60 s of CPU time
+     *     of the decoding thread, so a loaded machine skips no video a quiet one keeps
+     * @param clock how the budget is measured: {@link DecodeClock#THREAD_CPU} (default; the decoding
+     *     thread's CPU time, not wall-clock time), {@link DecodeClock#ticking} (packets read: identical on
+     *     every machine, and the choice with several decoder threads, whose work runs on FFmpeg's threads)
      * @param maxFrameSide 0 keeps the stored resolution (parity); otherwise frames whose long side
      *     is larger are downscaled (area filter) while converting, which bounds memory for very large
      *     videos but changes what the encoders' resizes see
@@ -127,7 +130,7 @@ public final class VideoDecoder {
     public record Options(int decoderThreads, long timeoutNanos, DecodeClock clock, int maxFrameSide,
             boolean seekKeyFrames, boolean dropNonReference) {
         public static Options defaults() {
-            return new Options(1, 60_000_000_000L, DecodeClock.SYSTEM, 0, true, true);
+            return new Options(1, 60_000_000_000L, DecodeClock.THREAD_CPU, 0, true, true);
         }
 
         public Options withTimeout(long nanos, DecodeClock clock) {

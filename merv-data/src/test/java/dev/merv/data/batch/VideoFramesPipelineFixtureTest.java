@@ -82,7 +82,7 @@ class VideoFramesPipelineFixtureTest {
     @ParameterizedTest(name = "[video-frames/{0}]")
     @MethodSource("encoders")
     void decodeSampleTransformMatchesReference(String encoder) throws Exception {
-        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = Fixture.newManager()) {
             JsonObject cfg = fx.config();
             JsonObject per = fx.meta().getAsJsonObject("per_encoder").getAsJsonObject(encoder);
             int size = cfg.get("default_image_size").getAsInt();

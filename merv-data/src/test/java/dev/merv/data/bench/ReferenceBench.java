@@ -205,12 +205,17 @@ public final class ReferenceBench {
 
     /** One clip's transforms for every encoder on its frames (what the loader runs after decoding). */
     private static double transformMillis(SampledVideo v, List<EncoderInput> encoders, int frames) {
+        // frames as a fresh decode gives them: encoders with the same resize share it within a clip, never across runs
+        List<Frame> fresh = new ArrayList<>();
+        for (Frame f : v.frames()) {
+            fresh.add(new Frame(f.width(), f.height(), f.rgb().clone()));
+        }
         long t0 = System.nanoTime();
         java.util.Random rnd = new java.util.Random(7);
         for (EncoderInput e : encoders) {
             List<Frame> clip = new ArrayList<>();
             for (int p : dev.merv.data.video.FrameSampling.encoderPositions(frames, e.numFrames())) {
-                clip.add(v.frames().get(p));
+                clip.add(fresh.get(p));
             }
             e.transform().apply(clip, rnd);
         }

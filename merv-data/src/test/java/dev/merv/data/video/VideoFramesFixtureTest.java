@@ -29,7 +29,7 @@ class VideoFramesFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = "video-frames")
     void sampledFramesMatchTheReference(String name) throws Exception {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager()) {
             JsonObject cfg = f.config();
             JsonArray nf = cfg.getAsJsonArray("num_frames");
             int k = 0;

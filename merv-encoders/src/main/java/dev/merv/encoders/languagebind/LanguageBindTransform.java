@@ -2,7 +2,9 @@ package dev.merv.encoders.languagebind;
 
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -16,16 +18,25 @@ import java.util.Random;
  * drawn only from the caller's random stream, i.e. in training ({@link Flip#TRAINING}, the default);
  * {@link Flip#PARITY} also flips in evaluation (a fresh random when none is given) to reproduce the
  * reference, and {@link Flip#NEVER} disables it.
+ *
+ * <p>For a frozen-feature cache the flip is a named variant ({@code "flip"} or {@code ""}): the seeded
+ * training flip is known before the clip is transformed, so both sides can be cached; the parity flip
+ * at evaluation draws from a fresh generator and cannot be named in advance.
  */
 public final class LanguageBindTransform implements FrameTransform {
 
     /** When the random horizontal flip happens (W1). */
     public enum Flip { NEVER, TRAINING, PARITY }
 
+    /** The variant name of a flipped clip. */
+    public static final String FLIPPED = "flip";
+
     private final int size;
     private final Flip flip;
     private final float[] mean;
     private final float[] std;
+    /** {@code ((v / 255f) - mean[c]) / std[c]} for every byte value v: the same float operations, done once. */
+    private final float[][] normalised;
 
     /**
      * @param mean per-channel normalisation mean (LanguageBind: OpenAI CLIP's, from its catalog entry)
@@ -42,6 +53,13 @@ public final class LanguageBindTransform implements FrameTransform {
         this.flip = flip;
         this.mean = mean.clone();
         this.std = std.clone();
+        this.normalised = new float[3][256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                float x = v / 255f;
+                normalised[c][v] = (x - this.mean[c]) / this.std[c];
+            }
+        }
     }
 
     @Override
@@ -71,8 +89,46 @@ public final class LanguageBindTransform implements FrameTransform {
         return Layout.CTHW;
     }
 
+    /** The flip {@link #apply} draws: one {@code nextDouble} of the stream in training (and always in parity mode). */
+    @Override
+    public Optional<String> variant(Random random) {
+        return switch (flip) {
+            case NEVER -> Optional.of("");
+            case TRAINING -> Optional.of(random != null && random.nextDouble() < 0.5 ? FLIPPED : "");
+            case PARITY -> random == null ? Optional.empty() : Optional.of(random.nextDouble() < 0.5 ? FLIPPED : "");
+        };
+    }
+
+    @Override
+    public List<String> variants() {
+        return flip == Flip.NEVER ? List.of("") : List.of("", FLIPPED);
+    }
+
+    @Override
+    public float[] applyVariant(List<Frame> frames, String variant) {
+        if (!variants().contains(variant)) {
+            throw new IllegalArgumentException(this + " has no random variant '" + variant + "'; it has " + variants());
+        }
+        return apply(frames, variant.equals(FLIPPED));
+    }
+
+    /** Size and normalisation; the flip policy is not part of it (the variant says whether a clip was flipped). */
+    @Override
+    public String identity() {
+        return "languagebind-clip(size=" + size + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + ")";
+    }
+
     @Override
     public float[] apply(List<Frame> frames, Random random) {
+        boolean flipped = switch (flip) {
+            case NEVER -> false;
+            case TRAINING -> random != null && random.nextDouble() < 0.5;
+            case PARITY -> (random != null ? random : new Random()).nextDouble() < 0.5;
+        };
+        return apply(frames, flipped);
+    }
+
+    private float[] apply(List<Frame> frames, boolean flipped) {
         if (frames.isEmpty()) {
             throw new IllegalArgumentException("LanguageBind transform: empty clip");
         }
@@ -96,24 +152,16 @@ public final class LanguageBindTransform implements FrameTransform {
         }
         int top = (int) Math.rint((newH - size) / 2.0);
         int left = (int) Math.rint((newW - size) / 2.0);
-        boolean flipped = switch (flip) {
-            case NEVER -> false;
-            case TRAINING -> random != null && random.nextDouble() < 0.5;
-            case PARITY -> (random != null ? random : new Random()).nextDouble() < 0.5;
-        };
         Axis ys = Axis.of(h, newH);
         Axis xs = Axis.of(w, newW);
         int t = frames.size();
         int plane = size * size;
         float[] out = new float[3 * t * plane];
-        float[] norm = new float[h * w];
         for (int c = 0; c < 3; c++) {
+            // the whole clip is normalised before the resize; each pixel's normalised value is a table entry
+            float[] lut = normalised[c];
             for (int ti = 0; ti < t; ti++) {
                 byte[] rgb = frames.get(ti).rgb();
-                for (int i = 0; i < h * w; i++) {
-                    float v = (rgb[i * 3 + c] & 0xff) / 255f;
-                    norm[i] = (v - mean[c]) / std[c];
-                }
                 int base = (c * t + ti) * plane;
                 for (int oy = 0; oy < size; oy++) {
                     int y = oy + top;
@@ -121,14 +169,16 @@ public final class LanguageBindTransform implements FrameTransform {
                     int y1 = y0 + ys.step[y];
                     float hl1 = ys.lambda[y];
                     float hl0 = 1f - hl1;
+                    int r0 = y0 * w * 3 + c;
+                    int r1 = y1 * w * 3 + c;
                     for (int ox = 0; ox < size; ox++) {
                         int x = ox + left;
-                        int x0 = xs.index[x];
-                        int x1 = x0 + xs.step[x];
+                        int x0 = xs.index[x] * 3;
+                        int x1 = x0 + xs.step[x] * 3;
                         float wl1 = xs.lambda[x];
                         float wl0 = 1f - wl1;
-                        float v = hl0 * (wl0 * norm[y0 * w + x0] + wl1 * norm[y0 * w + x1])
-                                + hl1 * (wl0 * norm[y1 * w + x0] + wl1 * norm[y1 * w + x1]);
+                        float v = hl0 * (wl0 * lut[rgb[r0 + x0] & 0xff] + wl1 * lut[rgb[r0 + x1] & 0xff])
+                                + hl1 * (wl0 * lut[rgb[r1 + x0] & 0xff] + wl1 * lut[rgb[r1 + x1] & 0xff]);
                         int dst = flipped ? size - 1 - ox : ox;
                         out[base + oy * size + dst] = v;
                     }

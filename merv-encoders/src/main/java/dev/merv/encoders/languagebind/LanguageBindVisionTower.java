@@ -238,7 +238,8 @@ public final class LanguageBindVisionTower extends Module {
                 w[o * configFrames + i0] += 1f - l1;
                 w[o * configFrames + i1] += l1;
             }
-            NDArray weights = Torch.to(like.getManager().create(w, new Shape(t, configFrames)), Torch.dtype(e));
+            NDArray weights = Torch.to(dev.merv.core.torch.Transfers.upload(w, new Shape(t, configFrames),
+                    dev.merv.core.torch.ScalarType.FLOAT32, like.getManager()), Torch.dtype(e)); // pinned, no device sync
             return Torch.matmul(weights, Scoped.into(e.get(0), like)).reshape(1, t, e.getShape().get(2));
         }
     }

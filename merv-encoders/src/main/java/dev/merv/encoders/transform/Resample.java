@@ -1,5 +1,8 @@
 package dev.merv.encoders.transform;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Separable antialiased resampling as PIL's {@code ImagingResample} computes it: per output pixel a
  * window of {@code support * max(scale, 1)} input pixels, weights normalised to sum 1, horizontal
@@ -64,30 +67,68 @@ public final class Resample {
         return v < 0 ? 0 : Math.min(v, 255);
     }
 
+    /** One axis's fixed-point kernel for a size pair and filter: first input index and weights per output index. */
+    private record Kernel(int[] start, int[][] weights) {}
+
+    private record KernelKey(int in, int out, Filter filter) {}
+
+    /** Kernels are the same for every frame of a video (and every video of a size): computed once. */
+    private static final Map<KernelKey, Kernel> KERNELS = new ConcurrentHashMap<>();
+
+    private static Kernel kernel(int in, int out, Filter filter) {
+        return KERNELS.computeIfAbsent(new KernelKey(in, out, filter), k -> {
+            Coeffs c = coefficients(in, out, filter);
+            return new Kernel(c.start(), fixedPoint(c.weights()));
+        });
+    }
+
     /**
      * PIL {@code Image.resize((outW, outH), filter)} of an interleaved 8-bit image with {@code channels}
      * channels ({@code height x width x channels}, row-major).
+     *
+     * <p>Bit-exact with PIL whatever the loop order, since the arithmetic is integer: the horizontal pass
+     * accumulates all channels of a pixel together over one contiguous window, the vertical pass adds whole
+     * input rows, scaled, into a row of accumulators (sequential memory instead of a column walk).
      */
     public static byte[] resizeUint8(byte[] in, int width, int height, int channels, int outW, int outH, Filter filter) {
         byte[] cur = in;
         int curW = width;
+        int half = 1 << (PRECISION_BITS - 1);
         if (outW != width) {
-            Coeffs c = coefficients(width, outW, filter);
-            int[][] k = fixedPoint(c.weights());
+            Kernel k = kernel(width, outW, filter);
             byte[] out = new byte[height * outW * channels];
-            int half = 1 << (PRECISION_BITS - 1);
             for (int y = 0; y < height; y++) {
                 int rowIn = y * width * channels;
                 int rowOut = y * outW * channels;
-                for (int xx = 0; xx < outW; xx++) {
-                    int s = c.start()[xx];
-                    int[] kk = k[xx];
-                    for (int ch = 0; ch < channels; ch++) {
-                        int acc = half;
-                        for (int x = 0; x < kk.length; x++) {
-                            acc += (cur[rowIn + (s + x) * channels + ch] & 0xff) * kk[x];
+                if (channels == 3) {
+                    for (int xx = 0; xx < outW; xx++) {
+                        int[] kk = k.weights()[xx];
+                        int p = rowIn + k.start()[xx] * 3;
+                        int a0 = half;
+                        int a1 = half;
+                        int a2 = half;
+                        for (int x = 0; x < kk.length; x++, p += 3) {
+                            int w = kk[x];
+                            a0 += (cur[p] & 0xff) * w;
+                            a1 += (cur[p + 1] & 0xff) * w;
+                            a2 += (cur[p + 2] & 0xff) * w;
                         }
-                        out[rowOut + xx * channels + ch] = (byte) clip8(acc);
+                        int o = rowOut + xx * 3;
+                        out[o] = (byte) clip8(a0);
+                        out[o + 1] = (byte) clip8(a1);
+                        out[o + 2] = (byte) clip8(a2);
+                    }
+                } else {
+                    for (int xx = 0; xx < outW; xx++) {
+                        int s = k.start()[xx];
+                        int[] kk = k.weights()[xx];
+                        for (int ch = 0; ch < channels; ch++) {
+                            int acc = half;
+                            for (int x = 0; x < kk.length; x++) {
+                                acc += (cur[rowIn + (s + x) * channels + ch] & 0xff) * kk[x];
+                            }
+                            out[rowOut + xx * channels + ch] = (byte) clip8(acc);
+                        }
                     }
                 }
             }
@@ -95,20 +136,24 @@ public final class Resample {
             curW = outW;
         }
         if (outH != height) {
-            Coeffs c = coefficients(height, outH, filter);
-            int[][] k = fixedPoint(c.weights());
-            byte[] out = new byte[outH * curW * channels];
-            int half = 1 << (PRECISION_BITS - 1);
+            Kernel k = kernel(height, outH, filter);
             int stride = curW * channels;
+            byte[] out = new byte[outH * stride];
+            int[] acc = new int[stride];
             for (int yy = 0; yy < outH; yy++) {
-                int s = c.start()[yy];
-                int[] kk = k[yy];
-                for (int i = 0; i < stride; i++) {
-                    int acc = half;
-                    for (int y = 0; y < kk.length; y++) {
-                        acc += (cur[(s + y) * stride + i] & 0xff) * kk[y];
+                int s = k.start()[yy];
+                int[] kk = k.weights()[yy];
+                java.util.Arrays.fill(acc, half);
+                for (int y = 0; y < kk.length; y++) {
+                    int w = kk[y];
+                    int row = (s + y) * stride;
+                    for (int i = 0; i < stride; i++) {
+                        acc[i] += (cur[row + i] & 0xff) * w;
                     }
-                    out[yy * stride + i] = (byte) clip8(acc);
+                }
+                int o = yy * stride;
+                for (int i = 0; i < stride; i++) {
+                    out[o + i] = (byte) clip8(acc[i]);
                 }
             }
             cur = out;

@@ -27,6 +27,7 @@ public final class ResizeCropTransform implements FrameTransform {
     private final float[] mean;
     private final float[] std;
     private final int[] letterboxFill;
+    private final PixelNormalize normalise;
 
     /**
      * @param side the square crop
@@ -45,6 +46,7 @@ public final class ResizeCropTransform implements FrameTransform {
         this.mean = mean.clone();
         this.std = std.clone();
         this.letterboxFill = letterboxFill == null ? null : letterboxFill.clone();
+        this.normalise = new PixelNormalize(this.mean, this.std);
     }
 
     @Override
@@ -75,7 +77,7 @@ public final class ResizeCropTransform implements FrameTransform {
         int plane = side * side;
         float[] out = new float[frames.size() * 3 * plane];
         for (int t = 0; t < frames.size(); t++) {
-            PixelNormalize.chw(crop(frames.get(t)), plane, mean, std, out, t * 3 * plane);
+            normalise.chw(crop(frames.get(t)), plane, out, t * 3 * plane);
         }
         return out;
     }
@@ -124,6 +126,13 @@ public final class ResizeCropTransform implements FrameTransform {
             System.arraycopy(px, ((y + top) * rw + left) * 3, out, y * side * 3, side * 3);
         }
         return out;
+    }
+
+    @Override
+    public String identity() {
+        return (letterboxFill != null ? "letterbox(fill=" + java.util.Arrays.toString(letterboxFill) + ", " : "resize-crop(")
+                + "side=" + side + ", shortSide=" + shortSide + ", filter=" + filter + ", mean=" + java.util.Arrays.toString(mean)
+                + ", std=" + java.util.Arrays.toString(std) + ")";
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.merv.encoders.transform;
 
 import dev.merv.core.model.Frame;
 import dev.merv.core.model.FrameTransform;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -18,6 +19,7 @@ public final class ResizeNaiveTransform implements FrameTransform {
     private final Filter filter;
     private final float[] mean;
     private final float[] std;
+    private final PixelNormalize normalise;
 
     public ResizeNaiveTransform(int height, int width, Filter filter, float[] mean, float[] std) {
         if (height <= 0 || width <= 0 || mean.length != 3 || std.length != 3) {
@@ -28,6 +30,7 @@ public final class ResizeNaiveTransform implements FrameTransform {
         this.filter = filter;
         this.mean = mean.clone();
         this.std = std.clone();
+        this.normalise = new PixelNormalize(this.mean, this.std);
     }
 
     @Override
@@ -57,11 +60,17 @@ public final class ResizeNaiveTransform implements FrameTransform {
         int plane = height * width;
         float[] out = new float[frames.size() * 3 * plane];
         for (int t = 0; t < frames.size(); t++) {
-            Frame f = frames.get(t);
-            byte[] px = Resample.resizeUint8(f.rgb(), f.width(), f.height(), 3, width, height, filter);
-            PixelNormalize.chw(px, plane, mean, std, out, t * 3 * plane);
+            normalise.chw(ResizedFrames.resize(frames.get(t), width, height, filter), plane, out, t * 3 * plane);
         }
         return out;
+    }
+
+    @Override
+    public String identity() {
+        // a square size keeps the name feature caches were keyed with before inputs could be non-square
+        String size = height == width ? "size=" + height : "height=" + height + ", width=" + width;
+        return "resize-naive(" + size + ", filter=" + filter + ", mean=" + Arrays.toString(mean) + ", std="
+                + Arrays.toString(std) + ")";
     }
 
     @Override

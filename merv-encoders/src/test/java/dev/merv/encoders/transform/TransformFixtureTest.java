@@ -36,7 +36,7 @@ class TransformFixtureTest {
     @ParameterizedTest(name = "[video-frames/{0}]")
     @ValueSource(strings = {"languagebind", "dinov2", "hiera", "siglip"})
     void matchesReference(String encoder) {
-        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = Fixture.newManager()) {
             JsonObject cfg = fx.config();
             int size = cfg.get("default_image_size").getAsInt();
             List<String> order = new ArrayList<>();
@@ -90,7 +90,7 @@ class TransformFixtureTest {
      */
     @Test
     void languageBindFlipOnlyInTraining() {
-        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture fx = Fixture.open(FIXTURE); NDManager m = Fixture.newManager()) {
             int size = fx.config().get("default_image_size").getAsInt();
             List<Frame> clip = frames(fx.io("output.sampled_frames_uint8", m)).subList(0, 2);
             EncoderRegistry.Options o = EncoderRegistry.Options.defaults().withImageSize(size);

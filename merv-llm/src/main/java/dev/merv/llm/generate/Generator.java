@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.MaskLayout;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import java.util.ArrayList;
@@ -22,6 +23,11 @@ import java.util.Random;
  *
  * <p>The first step may start from embeddings instead of ids ({@link #generateFromEmbeddings}), which is how
  * MERV splices its visual tokens in before decoding.
+ *
+ * <p>Greedy decoding picks each token on the device ({@code argmax}, the first maximum as torch breaks ties) and
+ * reads back one id per row; sampling and recorded logits read the last position's logits to the host, where
+ * the HF warpers run in double precision from the seeded stream. Prompts of equal length have no padding, which
+ * the LLM is told ({@link MaskLayout#NONE}), so it reads no mask.
  */
 public final class Generator {
 
@@ -71,13 +77,16 @@ public final class Generator {
             maskHost = asLong.toLongArray();
         }
         int[] lastPos = new int[b];
+        boolean padded = false;
         for (int r = 0; r < b; r++) {
             int count = 0;
             for (int t = 0; t < len; t++) {
                 count += maskHost[r * len + t] != 0 ? 1 : 0;
             }
             lastPos[r] = count - 1;
+            padded |= count < len;
         }
+        MaskLayout layout = padded ? MaskLayout.ANY : MaskLayout.NONE;
         List<long[]> generated = new ArrayList<>();
         boolean[] finished = new boolean[b];
         int[] lengths = new int[b];
@@ -87,7 +96,8 @@ public final class Generator {
         int steps = 0;
         try (Torch.GradMode g = Torch.noGrad(); NDManager run = NDManager.newBaseManager(prefix.getDevice())) {
             for (int step = 0; step < cfg.maxNewTokens(); step++) {
-                float[][] logits;
+                float[][] logits = null;
+                long[] greedy = null;
                 try (NDManager sm = run.newSubManager()) {
                     NDArray last;
                     if (cache != null && step > 0) {
@@ -99,7 +109,7 @@ public final class Generator {
                         }
                         NDArray h = lm.embed(ids);
                         NDArray out = lm.forward(h, sm.ones(new Shape(b, 1), DataType.INT64), sm.create(pos, new Shape(b, 1)),
-                                cache);
+                                cache, layout);
                         last = out;
                     } else {
                         // whole sequence: the prefix, then every token generated so far
@@ -122,10 +132,18 @@ public final class Generator {
                         }
                         NDArray maskArr = sm.create(m, new Shape(b, total));
                         NDArray positions = positions(sm, m, b, total);
-                        NDArray out = lm.forward(h, maskArr, positions, cache);
+                        NDArray out = lm.forward(h, maskArr, positions, cache, layout);
                         last = out.get(new NDIndex(":, -1:, :"));
                     }
-                    logits = rows(last);
+                    if (!cfg.doSample() && !cfg.recordLogits()) {
+                        // the choice is made on the device: b token ids come back, not b x vocab logits
+                        try (NDArray flat = last.reshape(b, last.getShape().get(2));
+                                NDArray ids = Torch.argmax(flat, 1, false)) {
+                            greedy = ids.toLongArray();
+                        }
+                    } else {
+                        logits = rows(last);
+                    }
                 }
                 if (cfg.recordLogits()) {
                     stepLogits.add(logits);
@@ -137,7 +155,8 @@ public final class Generator {
                         next[r] = cfg.padId();
                         continue;
                     }
-                    next[r] = cfg.doSample() ? Sampling.sample(logits[r], cfg, rng) : Sampling.argmax(logits[r]);
+                    next[r] = greedy != null ? greedy[r]
+                            : cfg.doSample() ? Sampling.sample(logits[r], cfg, rng) : Sampling.argmax(logits[r]);
                     lengths[r]++;
                     if (cfg.stopTokens().contains(next[r])) {
                         finished[r] = true;

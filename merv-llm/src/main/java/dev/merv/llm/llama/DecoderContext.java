@@ -5,8 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.MaskLayout;
 import dev.merv.core.nn.RotaryEmbedding;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.torch.Torch;
 
 /**
  * What every layer of one forward shares: rotary tables for the positions, the boolean attention mask
@@ -14,7 +16,11 @@ import dev.merv.core.torch.ScalarType;
  * also advances the cache past this forward's positions.
  *
  * <p>Masking follows HF's SDPA path: a query may attend key {@code j} iff {@code j <= its position}
- * and the key is a real token. A query row with no allowed key (a left-padding position) is unmasked
+ * and the key is a real token. When the caller knows the mask is a prefix of real tokens per row
+ * ({@link MaskLayout#PREFIX}, right-padded training batches) or has no padding ({@link MaskLayout#NONE}) and
+ * there is no cache, the causal rule alone gives every real token the same keys, so no mask is built or read:
+ * SDPA keeps its flash / memory-efficient kernels, grouped-query heads included. Otherwise the mask is read
+ * once per forward to see whether it has any padding at all. A query row with no allowed key (a left-padding position) is unmasked
  * entirely, as HF's {@code AttentionMaskConverter._unmask_unattended} does, so that no NaN arises; those
  * positions' outputs are never used. (HF's eager path gives such rows uniform weights instead; either
  * way the real tokens' outputs are unaffected.)
@@ -34,8 +40,8 @@ final class DecoderContext implements LanguageModel.LayerContext {
     private final NDArray fullKeyMask;
     private boolean closed;
 
-    DecoderContext(NDManager parent, RotaryEmbedding rope, ScalarType dtype, NDArray attentionMask,
-            NDArray positions, DecoderKvCache cache, int batch, int seqLen, long serial) {
+    DecoderContext(NDManager parent, RotaryEmbedding rope, NDArray invFreq, ScalarType dtype, NDArray attentionMask,
+            NDArray positions, DecoderKvCache cache, int batch, int seqLen, MaskLayout layout, long serial) {
         this.manager = parent.newSubManager();
         this.serial = serial;
         this.cache = cache;
@@ -49,13 +55,20 @@ final class DecoderContext implements LanguageModel.LayerContext {
         } else if (pos.getShape().dimension() == 1) {
             pos = pos.expandDims(0).broadcast(new Shape(batch, seqLen));
         }
-        NDArray[] cs = rope.cosSin(pos, dtype, manager);
+        NDArray[] cs = rope.cosSin(pos, invFreq, dtype, manager);
         cos = cs[0];
         sin = cs[1];
+        if (cache == null && (layout == MaskLayout.PREFIX || layout == MaskLayout.NONE)) {
+            fullKeyMask = null;
+            mask = null;
+            causal = seqLen > 1;
+            return;
+        }
 
         NDArray keyMask = null;
         if (attentionMask != null) {
-            NDArray m = attentionMask.getDataType() == DataType.BOOLEAN ? attentionMask : attentionMask.neq(0);
+            // a cast, not neq(0): DJL's scalar comparison copies its 0 from the host
+            NDArray m = attentionMask.getDataType() == DataType.BOOLEAN ? attentionMask : Torch.to(attentionMask, ScalarType.BOOL);
             m = m.duplicate();
             m.attach(manager);
             long width = m.getShape().get(1);
@@ -76,7 +89,7 @@ final class DecoderContext implements LanguageModel.LayerContext {
             throw new IllegalArgumentException("attention mask shape " + keyMask.getShape() + ", expected "
                     + new Shape(batch, total));
         }
-        boolean allReal = keyMask == null || keyMask.all().getBoolean();
+        boolean allReal = keyMask == null || layout == MaskLayout.NONE || keyMask.all().getBoolean();
         fullKeyMask = allReal ? null : keyMask;
         if (allReal && (past == 0 || seqLen == 1)) {
             mask = null;
@@ -88,7 +101,7 @@ final class DecoderContext implements LanguageModel.LayerContext {
             if (!allReal) {
                 allowed = allowed.logicalAnd(keyMask.reshape(batch, 1, 1, total));
             }
-            NDArray none = allowed.toType(DataType.INT32, false).sum(new int[] {-1}, true).eq(0);
+            NDArray none = Torch.logicalNot(Torch.any(allowed, -1, true));
             mask = allowed.logicalOr(none);
             causal = false;
         }

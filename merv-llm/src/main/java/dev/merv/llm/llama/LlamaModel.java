@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.merv.core.model.LanguageModel;
+import dev.merv.core.model.MaskLayout;
 import dev.merv.core.nn.Embedding;
 import dev.merv.core.nn.Linear;
 import dev.merv.core.nn.Module;
@@ -59,6 +60,7 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
     private final RotaryEmbedding rope;
     private final NDManager manager;
     private TextPipeline text;
+    private NDArray invFreq;
     private final java.util.concurrent.atomic.AtomicLong forwards = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.List<LayerListener> layerListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -300,6 +302,11 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
 
     @Override
     public LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen) {
+        return prepare(attentionMask, positions, cache, seqLen, MaskLayout.ANY);
+    }
+
+    @Override
+    public LayerContext prepare(NDArray attentionMask, NDArray positions, KvCache cache, int seqLen, MaskLayout layout) {
         if (cache != null && !(cache instanceof DecoderKvCache)) {
             throw new IllegalArgumentException("cache was not made by this model's newCache()");
         }
@@ -308,8 +315,16 @@ public final class LlamaModel extends Module implements LanguageModel, AutoClose
         int batch = attentionMask != null ? (int) attentionMask.getShape().get(0)
                 : positions != null && positions.getShape().dimension() == 2 ? (int) positions.getShape().get(0)
                 : cache != null ? ((DecoderKvCache) cache).batch() : 1;
-        return new DecoderContext(owner, rope, computeDtype(), attentionMask, positions, (DecoderKvCache) cache,
-                batch, seqLen, forwards.getAndIncrement());
+        return new DecoderContext(owner, rope, invFreq(), computeDtype(), attentionMask, positions,
+                (DecoderKvCache) cache, batch, seqLen, layout, forwards.getAndIncrement());
+    }
+
+    /** The rotary inverse frequencies on the model's device, uploaded once (every forward's tables start from them). */
+    private synchronized NDArray invFreq() {
+        if (invFreq == null || invFreq.isReleased()) {
+            invFreq = rope.invFreqOn(manager);
+        }
+        return invFreq;
     }
 
     @Override

@@ -31,7 +31,7 @@ public class LlmFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
     void logitsLossAndGradsMatch(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager();
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager();
                 Torch.GradMode g = Torch.withGrad()) {
             LlamaModel model = build(f, m, ScalarType.FLOAT32);
             NDArray ids = f.io("input.input_ids", m);
@@ -78,7 +78,7 @@ public class LlmFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
     void fullyMaskedRowStaysFiniteAndIsolated(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.noGrad()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager(); Torch.GradMode g = Torch.noGrad()) {
             LlamaModel model = build(f, m, ScalarType.FLOAT32);
             NDArray ids = f.io("input.input_ids", m);
             NDArray mask = f.io("input.attention_mask", m);
@@ -99,7 +99,7 @@ public class LlmFixtureTest {
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
     void rotaryTablesMatch(String name) {
-        try (Fixture f = Fixture.open(name); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager()) {
             LlamaConfig cfg = DecoderConfigs.parse(f.config(), name);
             LlamaModel model = new LlamaModel(name, cfg, m);
             float[] inv = model.rope().invFreq();

@@ -163,6 +163,11 @@ public final class TinyLm extends Module implements TrainableModel<TinyBatch> {
             }
 
             @Override
+            public int layerOf(String name) {
+                return Layered.layerIndex("layers.", name);
+            }
+
+            @Override
             public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, TinyBatch batch) {
                 return loss(hidden, batch);
             }
