@@ -123,19 +123,19 @@ public final class Hiera extends Module {
                 throw new IllegalArgumentException("Hiera built for input_size " + Arrays.toString(config.inputSize()) + " gets input "
                         + in.getShape());
             }
-            return unroll(t.add(posEmbed()));
+            return unroll(t.add(posEmbed(t)));
         });
     }
 
-    private NDArray posEmbed() {
+    private NDArray posEmbed(NDArray like) {
         if (posEmbed != null) {
             return posEmbed.get();
         }
         long hw = (long) tokens[1] * tokens[2];
         long d = config.embedDim();
-        NDArray spatial = posEmbedSpatial.get().tile(new long[] {1, tokens[0], 1});
-        NDArray temporal = posEmbedTemporal.get().reshape(1, tokens[0], 1, d).broadcast(new Shape(1, tokens[0], hw, d))
-                .reshape(1, tokens[0] * hw, d);
+        NDArray spatial = Scoped.into(posEmbedSpatial.get().tile(new long[] {1, tokens[0], 1}), like);
+        NDArray temporal = Scoped.into(posEmbedTemporal.get().reshape(1, tokens[0], 1, d), like)
+                .broadcast(new Shape(1, tokens[0], hw, d)).reshape(1, tokens[0] * hw, d);
         return spatial.add(temporal);
     }
 

@@ -132,7 +132,7 @@ public final class LanguageBindVisionTower extends Module {
             long n = p.getShape().get(0);
             long d = p.getShape().get(1);
             NDArray tokens = p.reshape(n, d, -1).transpose(0, 2, 1);
-            NDArray cls = Scoped.into(classEmbedding.get().reshape(1, 1, d).broadcast(new Shape(n, 1, d)), tokens);
+            NDArray cls = Scoped.into(classEmbedding.get().reshape(1, 1, d), tokens).broadcast(new Shape(n, 1, d));
             NDArray all = Scoped.into(NDArrays.concat(new NDList(cls, tokens), 1), tokens);
             return all.add(positionEmbedding.weight.get());
         }

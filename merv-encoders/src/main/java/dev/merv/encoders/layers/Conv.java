@@ -89,7 +89,7 @@ public final class Conv extends Module {
         }
         perm[1 + d] = 1;
         NDArray patches = x.reshape(split).transpose(perm).reshape(-1, flat);
-        NDArray y = Torch.linear(patches, weight.get().reshape(out, flat), bias == null ? null : bias.get());
+        NDArray y = Torch.linear(patches, Scoped.into(weight.get().reshape(out, flat), patches), bias == null ? null : bias.get());
         long[] back = new long[2 + d];
         back[0] = n;
         System.arraycopy(grid, 0, back, 1, d);
