@@ -5,7 +5,7 @@ Run from the repository root inside an environment with PyTorch and safetensors 
     python3 tools/lora/make_fixture.py [OUT_DIR] [--seed N] [--hidden D --intermediate I --layers L --heads H
         --kv-heads K --vocab V --r R --alpha A --seq T]
 
-OUT_DIR defaults to merv-llm/src/test/resources/fixtures/lora-llama-tiny. Everything is seeded.
+OUT_DIR defaults to merv-llm/src/test/resources/own-fixtures/lora-llama-tiny. Everything is seeded.
 
 What it computes, with plain PyTorch: a tiny Llama decoder (HF LlamaForCausalLM's maths: RMSNorm in fp32,
 rotate-half RoPE, GQA, eager attention with the causal and key-padding mask, SwiGLU MLP, untied LM head,
@@ -235,7 +235,7 @@ def check_against(fixture):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("out", nargs="?", default="merv-llm/src/test/resources/fixtures/lora-llama-tiny")
+    ap.add_argument("out", nargs="?", default="merv-llm/src/test/resources/own-fixtures/lora-llama-tiny")
     ap.add_argument("--seed", type=int, default=151)
     ap.add_argument("--check-against", default=None)
     # other shapes, for a held-back fixture set (defaults: the committed fixture)

@@ -29,6 +29,12 @@ import java.util.List;
  * module's own {@code src/test/resources/fixtures/<name>}. A missing or incomplete fixture is a test
  * failure, never a skip. Every size a test uses must come from {@link #config()} / {@link #meta()}.
  * Tests make their arrays with {@link #newManager()}, on the device {@code -Dmerv.test.device} names.
+ *
+ * <p>Two kinds of fixture: the reference set ({@link #open}), golden outputs of the reference implementations
+ * that {@code -Dmerv.fixtures} can replace with another set laid out the same way; and merv's own fixtures
+ * ({@link #openOwn}), made by merv's tools from plain PyTorch components the reference set does not cover
+ * (LoRA adapters, {@code tools/lora/make_fixture.py}). Those always come from the module's
+ * {@code src/test/resources/own-fixtures/<name>}: a replacement reference set does not have them.
  */
 public final class Fixture implements AutoCloseable {
 
@@ -125,6 +131,28 @@ public final class Fixture implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new AssertionError("fixture '" + name + "' missing: " + dir);
         }
+        return openAt(name, dir);
+    }
+
+    /**
+     * Opens merv's own fixture {@code name} from the test classpath's {@code own-fixtures/<name>} (never from
+     * {@code -Dmerv.fixtures}); fails when it is missing or has no meta.json. Sizes still come from the fixture.
+     */
+    public static Fixture openOwn(String name) {
+        URL url = Fixture.class.getClassLoader().getResource("own-fixtures/" + name);
+        if (url == null) {
+            throw new AssertionError("own fixture '" + name + "' missing: no own-fixtures/" + name + " on the test classpath");
+        }
+        Path dir;
+        try {
+            dir = Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+        return openAt(name, dir);
+    }
+
+    private static Fixture openAt(String name, Path dir) {
         Path meta = dir.resolve("meta.json");
         if (!Files.exists(meta)) {
             throw new AssertionError("fixture '" + name + "' incomplete: no meta.json in " + dir);

@@ -38,7 +38,7 @@ class LoraAdaptersTest {
 
     @Test
     void writtenAdaptersReadBackWithPeftsKeysAndConfig(@TempDir Path tmp) throws IOException {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
             LlamaModel model = LoraFixtureTest.base(f, m);
             Lora loaded = PeftAdapters.load(model, f.dir().resolve("peft"), ScalarType.FLOAT32);
             LoraConfig cfg = loaded.config().withDropout(0.05).withRslora(true);
@@ -70,7 +70,7 @@ class LoraAdaptersTest {
 
     @Test
     void adaptersMervCannotReproduceAreRefusedNamingTheFieldOrTensor(@TempDir Path tmp) throws IOException {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager()) {
             Path src = f.dir().resolve("peft");
             assertRefused(tmp, "dora", src, o -> o.addProperty("use_dora", true), null, m, "use_dora");
             assertRefused(tmp, "bias", src, o -> o.addProperty("bias", "all"), null, m, "bias");
@@ -117,7 +117,7 @@ class LoraAdaptersTest {
             tensors.accept(t);
         }
         SafeTensorsWriter.write(dir.resolve(PeftAdapters.WEIGHTS), t);
-        try (Fixture f = Fixture.open(NAME)) {
+        try (Fixture f = Fixture.openOwn(NAME)) {
             LlamaModel model = LoraFixtureTest.base(f, m);
             assertThatThrownBy(() -> PeftAdapters.load(model, dir, ScalarType.FLOAT32)).as(name)
                     .isInstanceOf(IllegalArgumentException.class)
@@ -128,7 +128,7 @@ class LoraAdaptersTest {
 
     @Test
     void dropoutActsOnlyWhileTrainingAndRepeatsWithinAForward() {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
             LlamaModel plain = LoraFixtureTest.base(f, m);
             Lora lp = PeftAdapters.load(plain, f.dir().resolve("peft"), ScalarType.FLOAT32);
             LlamaModel dropping = LoraFixtureTest.base(f, m);

@@ -61,7 +61,7 @@ class LoraFixtureTest {
 
     @Test
     void logitsLossAndAdapterGradientsMatch() {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var g = Torch.withGrad()) {
             LlamaModel model = base(f, m);
             Lora lora = PeftAdapters.load(model, f.dir().resolve("peft"), ScalarType.FLOAT32);
             JsonObject meta = adapterMeta(f, "peft");
@@ -98,7 +98,7 @@ class LoraFixtureTest {
 
     @Test
     void freshAdaptersLeaveTheOutputBitwiseAsTheBaseModelsAndAreInitialisedAsPeft() {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
             LlamaModel model = base(f, m);
             NDArray before = logits(model, f, m);
             f.assertMatches("output.logits_base", before);
@@ -144,7 +144,7 @@ class LoraFixtureTest {
 
     @Test
     void mergedWeightsGiveWhatTheAdaptersGive() {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
             LlamaModel model = base(f, m);
             PeftAdapters.load(model, f.dir().resolve("peft"), ScalarType.FLOAT32);
             NDArray unmerged = logits(model, f, m);
@@ -164,7 +164,7 @@ class LoraFixtureTest {
 
     @Test
     void anRsLoraAdapterOnSomeLayersWithARegexTargetLoads() {
-        try (Fixture f = Fixture.open(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
+        try (Fixture f = Fixture.openOwn(NAME); NDManager m = NDManager.newBaseManager(); var ng = Torch.noGrad()) {
             LlamaModel model = base(f, m);
             Path dir = f.dir().resolve("peft-rslora");
             Lora lora = PeftAdapters.load(model, dir, ScalarType.FLOAT32);
