@@ -1,6 +1,6 @@
 """Prints torch.optim.AdamW's state after a few steps on fixed numbers, for AdamWTest.
 
-Run in the reference environment:  ../shared/tools/torch-ref/run.sh python3 bench/adamw_reference.py
+Run with a Python 3 that has PyTorch 2.x:  python3 bench/adamw_reference.py
 Two tensors: 'w' (decay group, wd 0.1) and 'b' (no-decay group); step 0 at lr 0 like MERV's FSDP
 strategy, then lr 1e-2 and 5e-3; gradients clipped by clip_grad_norm_(1.0) before every step.
 """

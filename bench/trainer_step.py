@@ -7,7 +7,7 @@ divided by the step's supervised tokens. Step: forward + backward (optionally
 torch.utils.checkpoint per layer, non-reentrant, as MERV), clip_grad_norm_(1.0), AdamW (decay /
 no-decay groups as MERV), LambdaLR warmup+cosine, zero_grad(set_to_none).
 
-  ../shared/tools/torch-ref/run.sh python3 bench/trainer_step.py --threads 2 [--recompute]
+  python3 bench/trainer_step.py --threads 2 [--recompute]
 
 Prints one JSON line: median / best step time in ms over the timed steps, the peak RSS and the BLAS torch was
 built with (a "generic" reference BLAS, as Debian's build without OpenBLAS has, makes every matmul several

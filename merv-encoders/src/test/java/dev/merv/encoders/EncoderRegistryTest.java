@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The registry against merv-reference.md §2.2 (architectures only; no weights are read). */
+/** The registry against docs/reference.md §2.2 (architectures only; no weights are read). */
 class EncoderRegistryTest {
 
     @ParameterizedTest(name = "[{0}]")

@@ -26,7 +26,7 @@ import java.util.zip.GZIPInputStream;
  * sets it up for one LLM family.
  *
  * <ul>
- *   <li>No hidden truncation or padding: DJL would cut at 512 tokens by default (djl-gaps.md §2.16); both
+ *   <li>No hidden truncation or padding: DJL would cut at 512 tokens by default (docs/torch-bridge.md §2.16); both
  *       are switched off, and the pipeline truncates explicitly.
  *   <li>Special tokens: whatever {@code tokenizer.json}'s post-processor adds (BOS for Llama 2/3, nothing for
  *       Qwen2.5); special-token strings in the text are recognised as their ids.

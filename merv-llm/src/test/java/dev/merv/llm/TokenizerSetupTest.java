@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The reference's per-family tokenizer set-up (merv-reference.md §4.1), align encoding (§4.4), inference prompts. */
+/** The reference's per-family tokenizer set-up (docs/reference.md §4.1), align encoding (docs/reference.md §4.4), inference prompts. */
 class TokenizerSetupTest {
 
     static HfTokenizer llama2;

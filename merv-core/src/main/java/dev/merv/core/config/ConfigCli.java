@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The command line with the reference's flag names (draccus style, merv-reference.md §1.1-1.2):
+ * The command line with the reference's flag names (draccus style, docs/reference.md §1.1-1.2):
  * {@code --model.type merv-base --model.num_frames [16,16,32,16] --stage finetune ...}.
  *
  * <ul>

@@ -190,7 +190,7 @@ public final class ConfigValidator {
         return problems;
     }
 
-    /** The reference's construction assert (§3.4) and the per-encoder frame constraints, from known geometry. */
+    /** The reference's construction assert (docs/reference.md §3.4) and the per-encoder frame constraints, from known geometry. */
     private static List<String> visualLengthProblems(ModelConfig m, ArchSpecifier arch) {
         List<String> problems = new ArrayList<>();
         List<String> lengths = new ArrayList<>();

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The reference {@code DatasetConfig} (merv-reference.md §1.5): where the Video-LLaVA JSON files and
+ * The reference {@code DatasetConfig} (docs/reference.md §1.5): where the Video-LLaVA JSON files and
  * media live. Each stage component is {@code [annotation json, media directory]}, relative to
  * {@code datasetRootDir}.
  */

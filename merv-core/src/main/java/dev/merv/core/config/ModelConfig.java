@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every field of the reference {@code ModelConfig} (merv-reference.md §1.2), in the reference's order,
+ * Every field of the reference {@code ModelConfig} (docs/reference.md §1.2), in the reference's order,
  * plus merv's own additions at the end. Field names map to the reference's snake_case flags
  * ({@code visualFeatureLength} is {@code --model.visual_feature_length}).
  *
@@ -14,7 +14,7 @@ import java.util.List;
  * @param alignMaxSteps null = run {@code alignEpochs}
  * @param finetuneMaxSteps null = run {@code finetuneEpochs}
  * @param saveCheckpointAfter kept for the reference's config shape; the top-level
- *     {@code --save_checkpoint_after} is the one used (§1.1)
+ *     {@code --save_checkpoint_after} is the one used (docs/reference.md §1.1)
  * @param fusionEmbedDim merv addition: the width of the cross-attention fusion's query and attention
  *     (hard-coded 3072 in the reference; the tiny fixtures use 32)
  */
@@ -66,7 +66,7 @@ public record ModelConfig(
         return videoBackboneIds.size();
     }
 
-    /** Frames decoded per sample: the largest per-encoder count (§2.4). */
+    /** Frames decoded per sample: the largest per-encoder count (docs/reference.md §2.4). */
     public int maxFrames() {
         return numFrames.stream().mapToInt(Integer::intValue).max().orElse(0);
     }

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The whole run configuration: the reference's top-level {@code PretrainConfig} flags
- * (merv-reference.md §1.1) around a {@link ModelConfig} and a {@link DatasetConfig}, plus merv's own
+ * (docs/reference.md §1.1) around a {@link ModelConfig} and a {@link DatasetConfig}, plus merv's own
  * flags at the end.
  *
  * @param runId null = {@code {dataset_id}+{model_id}+stage-{stage}+x{seed}} (see {@link #resolvedRunId()})

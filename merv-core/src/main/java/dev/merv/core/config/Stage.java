@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Training stages (merv-reference.md §1.4): which top-level modules train and which hyper-parameter
+ * Training stages (docs/reference.md §1.4): which top-level modules train and which hyper-parameter
  * family the run copies ({@code align}-suffixed stages take {@code align_*}, {@code finetune}-suffixed
  * ones {@code finetune_*}). Encoders are always frozen. The one stage type of merv: the config, the data
  * path, the model's freezing ({@code Merv.applyStage}, the only place that sets what trains) and the

@@ -1,5 +1,5 @@
 /**
- * Run configuration (merv-reference.md §1): {@link dev.merv.core.config.ModelConfig} with its named-field
+ * Run configuration (docs/reference.md §1): {@link dev.merv.core.config.ModelConfig} with its named-field
  * builder, the presets written with it ({@link dev.merv.core.config.ModelRegistry}: {@code merv-base},
  * {@code merv-full}, the single-encoder ids, {@code merv-tiny}), the top-level
  * {@link dev.merv.core.config.PretrainConfig} with the stage's {@link dev.merv.core.config.StageHyperparameters},

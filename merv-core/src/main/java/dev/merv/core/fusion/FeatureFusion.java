@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Mixes the E encoders' projected sequences {@code [B, L, D]} into one (merv-reference.md §3.3). The
+ * Mixes the E encoders' projected sequences {@code [B, L, D]} into one (docs/reference.md §3.3). The
  * parameter tree is the reference's {@code feature_fusion} module, so its checkpoints load by name.
  */
 public abstract class FeatureFusion extends Module {

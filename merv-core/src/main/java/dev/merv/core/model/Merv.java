@@ -39,7 +39,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The assembled MERV model (merv-reference.md §3-4): frozen video encoders, one projector per encoder,
+ * The assembled MERV model (docs/reference.md §3-4): frozen video encoders, one projector per encoder,
  * the feature fusion and the LLM, with the reference's training forward.
  *
  * <p>Forward for a {@link MervBatch}:
@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  *       discards the result, which changes nothing). Encoders are independent: with
  *       {@link Options#encoderExecutor} they run concurrently.
  *   <li>Each projector maps {@code [B_mm, T', N, C]} to {@code [B_mm, L, D]}; the fusion mixes them.
- *   <li>Splice (§4.6): multimodal rows become {@code [BOS][L visual][rest]} (no BOS for Qwen),
+ *   <li>Splice (docs/reference.md §4.6): multimodal rows become {@code [BOS][L visual][rest]} (no BOS for Qwen),
  *       mask/labels extended with true/-100; text-only rows get L zero vectors appended at the end with
  *       mask false and labels -100; multimodal rows come first, then text-only rows. A batch with no
  *       multimodal row goes to the LLM unchanged.
@@ -174,7 +174,7 @@ public final class Merv {
         }
     }
 
-    /** The reference's projector validity check (§3.4); single-encoder configs are corrected silently. */
+    /** The reference's projector validity check (docs/reference.md §3.4); single-encoder configs are corrected silently. */
     private int checkVisualLength() {
         int v = config.visualFeatureLength();
         if (projectors.size() == 1) {
@@ -231,7 +231,7 @@ public final class Merv {
     // ------------------------------------------------------------------------------ freezing
 
     /**
-     * Sets what trains in {@code stage} (§1.4): encoders are always frozen; projectors and fusion always
+     * Sets what trains in {@code stage} (docs/reference.md §1.4): encoders are always frozen; projectors and fusion always
      * train; the LLM trains in every stage but {@code align}, and when it carries adapters (LoRA) only they
      * train while its own weights stay frozen. The fusion's dead parameters (W8) are frozen
      * too: they never receive a gradient, so this changes no output. {@code full-finetune} is not

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import java.util.Map;
 
 /**
- * What the LLM receives for one micro-batch after the reference's splice (merv-reference.md §4.6).
+ * What the LLM receives for one micro-batch after the reference's splice (docs/reference.md §4.6).
  *
  * @param embeddings {@code [B, T + L, D]}: multimodal rows {@code [BOS][L visual][rest]}, then text-only
  *     rows {@code [text][L zero vectors]}; {@code [B, T, D]} when no row is multimodal

@@ -11,7 +11,7 @@ import java.util.Arrays;
  *
  * <p>merv keeps its own parameter holder instead of DJL's {@code Parameter} because the latter
  * cannot take a loaded array once its shape is known, always auto-initialises in fp32 and has no
- * dtype cast (djl-gaps.md §2.7). The value is owned by the model's manager; {@link #set} closes the
+ * dtype cast (docs/torch-bridge.md §2.7). The value is owned by the model's manager; {@link #set} closes the
  * previous value.
  */
 public final class Param {

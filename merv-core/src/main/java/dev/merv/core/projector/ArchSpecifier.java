@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A parsed {@code arch_specifier} (merv-reference.md §3.1), e.g. {@code no-align+3davg+linear}.
+ * A parsed {@code arch_specifier} (docs/reference.md §3.1), e.g. {@code no-align+3davg+linear}.
  *
  * <ul>
  *   <li>The head comes from the suffix: {@code linear}, {@code fused-gelu-mlp}, {@code gelu-mlp}, {@code none}.
@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  *       {@code +}-element; none = the head alone on every encoder token.
  *   <li>{@code frameN} (for {@code 3davg}/{@code 3dconv} only) divides the pooled frame count by N.
  *   <li>{@code no-align} prefix: the architecture needs no stage-1 weights; a finetune run starts from
- *       freshly initialised projectors and fusion and loads nothing (§1.4). It does not change the model.
+ *       freshly initialised projectors and fusion and loads nothing (docs/reference.md §1.4). It does not change the model.
  * </ul>
  */
 public record ArchSpecifier(String text, boolean noAlign, ResamplerType resampler, HeadType head, int frameFactor) {

@@ -1,7 +1,7 @@
 package dev.merv.core.projector;
 
 /**
- * Builds one encoder's projector from a parsed {@link ArchSpecifier} (merv-reference.md §3.1-3.2).
+ * Builds one encoder's projector from a parsed {@link ArchSpecifier} (docs/reference.md §3.1-3.2).
  */
 public final class Projectors {
 

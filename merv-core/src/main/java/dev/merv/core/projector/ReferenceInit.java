@@ -11,7 +11,7 @@ import dev.merv.core.nn.Param;
  * stream so that a freshly built model is reproducible and independent of any other thread's use of
  * libtorch's global generator.
  *
- * <p>Seeding rule (merv-reference.md §3.5): the reference calls {@code torch.manual_seed(embed_dim of
+ * <p>Seeding rule (docs/reference.md §3.5): the reference calls {@code torch.manual_seed(embed_dim of
  * encoder 0)} right before building the projectors, then builds projector 0..E-1 and the fusion in
  * that order; {@code Merv} does the same with {@link #seeded(long)}.
  *
@@ -23,7 +23,7 @@ import dev.merv.core.nn.Param;
  * uniform-based inits (Linear default, Xavier, the learnable query) follow the same sequence torch would
  * produce on CPU; the unit test compares a uniform draw against libtorch's own generator. Exact
  * parity is not a contract (normal draws and truncated normals are modelled on ATen's serial paths
- * only); determinism and the distributions of §3.5 are.
+ * only); determinism and the distributions of docs/reference.md §3.5 are.
  */
 public final class ReferenceInit {
 

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * Conversation rendering, tokenization and label masking exactly as the reference does them for one
- * LLM family (merv-reference.md §4.2-4.4): per-turn strings from the family's prompt builder, special
+ * LLM family (docs/reference.md §4.2-4.4): per-turn strings from the family's prompt builder, special
  * tokens on the first turn only, only assistant replies supervised, {@code labels[0] = -100} for media
  * rows, truncation to {@code maxLength}.
  */

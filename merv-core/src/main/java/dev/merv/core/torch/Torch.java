@@ -13,7 +13,7 @@ import ai.djl.pytorch.engine.PtNDManager;
  * DJL {@link NDArray}s attached to the manager of the first tensor argument (the per-step manager in
  * a training loop), and autograd records through them exactly as through DJL's own ops.
  *
- * <p>Rules this class keeps for the rest of merv (measured in {@code djl-gaps.md} §2.9, §3):
+ * <p>Rules this class keeps for the rest of merv (measured in {@code docs/torch-bridge.md} §2.9, §3):
  *
  * <ul>
  *   <li>Any DJL call that passes a dtype into the JNI aborts the JVM on a bf16 tensor

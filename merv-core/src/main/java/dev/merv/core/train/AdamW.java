@@ -7,7 +7,7 @@ import dev.merv.core.torch.Torch;
 
 /**
  * {@code torch.optim.AdamW}'s single-tensor update (the CPU default and the reference's optimizer,
- * merv-reference.md §6.2), applied to fp32 tensors in place, kernel for kernel:
+ * docs/reference.md §6.2), applied to fp32 tensors in place, kernel for kernel:
  *
  * <pre>
  *   p   *= 1 - lr * wd                                  (decoupled decay, before the moments)
@@ -18,7 +18,7 @@ import dev.merv.core.torch.Torch;
  * </pre>
  *
  * Scalars are computed in double and rounded to fp32 by the kernels, as PyTorch does for Python
- * floats. DJL's own AdamW puts eps inside the bias correction (djl-gaps.md §2.3), which is why this
+ * floats. DJL's own AdamW puts eps inside the bias correction (docs/torch-bridge.md §2.3), which is why this
  * class exists. The caller runs it under {@code Torch.noGrad()}.
  */
 public final class AdamW {

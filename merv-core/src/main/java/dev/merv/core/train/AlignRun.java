@@ -7,14 +7,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Where a finetune run finds its align-stage weights when none are given (merv-reference.md §1.4). */
+/** Where a finetune run finds its align-stage weights when none are given (docs/reference.md §1.4). */
 public final class AlignRun {
 
     private AlignRun() {}
 
     /**
      * The reference's rule for finding the align checkpoint when finetuning without
-     * {@code --pretrained_checkpoint} (§1.4, step 3): split the current run directory's name on
+     * {@code --pretrained_checkpoint} (docs/reference.md §1.4, step 3): split the current run directory's name on
      * {@code +} into exactly four parts {@code (a, b, _, seed)}, find the sibling directories whose
      * names start with {@code a+b} and end with {@code +stage-align+seed}; exactly one must exist; its
      * {@code checkpoints/latest-checkpoint.pt} is the file (only its {@code projectors} are loaded); for

@@ -1,7 +1,7 @@
 package dev.merv.core.train;
 
 /**
- * Batch arithmetic (merv-reference.md §6.1): {@code accumulation = global / (perDevice * replicas)}.
+ * Batch arithmetic (docs/reference.md §6.1): {@code accumulation = global / (perDevice * replicas)}.
  * Unlike the reference, a global batch that does not divide exactly is an error (W19 fix).
  */
 public record BatchPlan(int globalBatch, int perDeviceBatch, int replicas, int accumulation) {

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
  * {@code rank}'s share of global batch {@code stepInEpoch} of {@code epoch}. Because the position is
  * just {@code (epoch, stepInEpoch)}, a resumed run skips to it by index without decoding anything
  * (W12 fix) and a checkpoint written with one replica count resumes with another. The sampler
- * (split-modality or distributed, merv-reference.md §5.5) lives behind this interface; a source may
+ * (split-modality or distributed, docs/reference.md §5.5) lives behind this interface; a source may
  * prefetch internally, the trainer measures the time it waits in {@link #load}.
  *
  * <p>{@code load} is called concurrently from every replica's thread.

@@ -3,7 +3,7 @@ package dev.merv.core.train;
 import ai.djl.ndarray.NDArray;
 
 /**
- * Communication between data-parallel replicas (design.md "Data parallelism"). Every replica calls
+ * Communication between data-parallel replicas (docs/architecture.md "Data parallelism"). Every replica calls
  * each operation with its own rank, in the same order; arrays are 1-D and of the same dtype on every
  * rank. Sums run in rank order so results are deterministic. The in-process implementation
  * ({@link InProcessCollective}) serves replicas that are threads of one JVM; the NCCL one

@@ -1,7 +1,7 @@
 package dev.merv.core.train;
 
 /**
- * The reference's {@code linear-warmup+cosine-decay} schedule (merv-reference.md §6.3), i.e. HF
+ * The reference's {@code linear-warmup+cosine-decay} schedule (docs/reference.md §6.3), i.e. HF
  * {@code get_cosine_schedule_with_warmup} with half a cycle: multiplier
  * {@code f(t) = t / max(1, W)} for {@code t < W}, else {@code max(0, 0.5 (1 + cos(pi (t - W) / max(1, T - W))))},
  * with {@code W = int(T * warmupRatio)} and {@code T} the real number of optimizer steps.

@@ -8,7 +8,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 
 /**
- * Trainer settings, named after the reference's flags (merv-reference.md §1.1, §6) where one exists.
+ * Trainer settings, named after the reference's flags (docs/reference.md §1.1, §6) where one exists.
  * Defaults are the reference's finetune values; {@link #validate} fails with the field's name before
  * any weights load.
  */

@@ -26,7 +26,7 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 
 /**
- * The training loop (merv-reference.md §6-7, design.md "One training step" and "Data parallelism").
+ * The training loop (docs/reference.md §6-7, docs/architecture.md "One training step" and "Data parallelism").
  *
  * <p>Per optimizer step, every replica (one per device, each on its own worker thread) runs its
  * {@code accumulation} micro-batches: forward (plain, or layer by layer with recomputation), backward

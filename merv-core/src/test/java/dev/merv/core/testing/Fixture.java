@@ -38,7 +38,7 @@ import java.util.List;
  */
 public final class Fixture implements AutoCloseable {
 
-    /** System property naming a directory laid out like {@code shared/fixtures}. */
+    /** System property naming a directory laid out like a module's {@code src/test/resources/fixtures}. */
     public static final String PROPERTY = "merv.fixtures";
 
     /**

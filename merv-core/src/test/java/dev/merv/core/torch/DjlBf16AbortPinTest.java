@@ -77,7 +77,7 @@ class DjlBf16AbortPinTest {
             String out = Files.readString(logs.get(i), StandardCharsets.UTF_8);
             assertThat(done).as("child %s finished", cases.get(i)).isTrue();
             assertThat(out).as("child %s reached the DJL call:%n%s", cases.get(i), out).contains(CALLING);
-            assertThat(out).as("DJL %s no longer aborts on bf16: revisit the bf16 rule in Torch/djl-gaps.md:%n%s",
+            assertThat(out).as("DJL %s no longer aborts on bf16: revisit the bf16 rule in Torch and docs/torch-bridge.md:%n%s",
                     cases.get(i), out).doesNotContain(SURVIVED);
             assertThat(p.exitValue()).as("exit status of child %s (134 = SIGABRT)%n%s", cases.get(i), out).isEqualTo(134);
         }

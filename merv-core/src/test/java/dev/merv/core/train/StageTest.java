@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Stages, their freezing, the align-run discovery rule of merv-reference.md §1.4, devices and batch arithmetic. */
+/** Stages, their freezing, the align-run discovery rule of docs/reference.md §1.4, devices and batch arithmetic. */
 class StageTest {
 
     @TempDir

@@ -33,7 +33,7 @@ import jdk.jfr.consumer.RecordingFile;
  * <pre>
  *   mvn -o -q -pl merv-core test-compile exec:java -Dexec.classpathScope=test \
  *       -Dexec.mainClass=dev.merv.core.train.TrainerBench \
- *       [-Dmerv.bench.torchRef=../shared/tools/torch-ref/run.sh] [-Dmerv.bench.steps=20] [-Dmerv.bench.threads=N]
+ *       [-Dmerv.bench.torchRef=env] [-Dmerv.bench.steps=20] [-Dmerv.bench.threads=N]
  *       [-Dmerv.bench.dim=128 -Dmerv.bench.layers=4 -Dmerv.bench.hidden=352 -Dmerv.bench.seq=128 ...]
  * </pre>
  */

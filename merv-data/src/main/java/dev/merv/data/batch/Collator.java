@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Pads and stacks samples into a {@link MervBatch} (merv-reference.md §4.5): ids right-padded with
+ * Pads and stacks samples into a {@link MervBatch} (docs/reference.md §4.5): ids right-padded with
  * the pad id and labels with -100 to the longest row, both cut to {@code maxLength}; per encoder
  * the transformed clips of the multimodal rows only, stacked in row order (text-only rows get no
  * zero clip, W7); {@code multimodalIndices} lists those rows. The batch is built in host tensors

@@ -22,7 +22,7 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Turns a dataset row into a {@link Sample} (merv-reference.md §5.3): parse, tokenise and mask the
+ * Turns a dataset row into a {@link Sample} (docs/reference.md §5.3): parse, tokenise and mask the
  * text; for a video decode {@code K = max(num_frames)} frames once; for an image decode it and use
  * it as a {@code K}-frame still clip; give each encoder every {@code K/num_frames}-th frame and run
  * its transform. Text-only rows get no pixels at all, so no encoder ever runs on a dummy clip (W7).

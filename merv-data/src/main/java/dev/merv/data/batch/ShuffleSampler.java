@@ -3,7 +3,7 @@ package dev.merv.data.batch;
 import java.util.SplittableRandom;
 
 /**
- * The align stages' sampler (merv-reference.md §5.5, a distributed sampler): permute the usable
+ * The align stages' sampler (docs/reference.md §5.5, a distributed sampler): permute the usable
  * rows with a generator seeded {@code seed + epoch}, pad to a multiple of the world size by
  * repeating leading rows, and give rank {@code r} every {@code W}-th row starting at {@code r}.
  */

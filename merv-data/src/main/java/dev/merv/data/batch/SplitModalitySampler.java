@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The finetune stages' split-modality, length-grouped sampler (merv-reference.md §5.5,
+ * The finetune stages' split-modality, length-grouped sampler (docs/reference.md §5.5,
  * LLaVA/Prismatic scheme). Every global batch holds only multimodal rows or only text-only rows,
  * and within a global batch rows are spread over the ranks so each rank's share has a similar total
  * length.

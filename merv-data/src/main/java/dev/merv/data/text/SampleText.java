@@ -9,8 +9,8 @@ import dev.merv.core.config.Stage;
 
 /**
  * Tokenises and masks one row through the LLM's {@link TextPipeline}: finetune rows with
- * {@link TextPipeline#encodeConversation} (merv-reference.md §4.3), align rows with
- * {@link TextPipeline#encodeCaption} (§4.4).
+ * {@link TextPipeline#encodeConversation} (docs/reference.md §4.3), align rows with
+ * {@link TextPipeline#encodeCaption} (docs/reference.md §4.4).
  *
  * <p>Truncation is to {@code maxLength} text tokens as the reference does, before the visual tokens
  * are added (W6: the model then sees up to {@code maxLength + visual} positions, and a long

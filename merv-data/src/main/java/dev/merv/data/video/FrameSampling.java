@@ -1,7 +1,7 @@
 package dev.merv.data.video;
 
 /**
- * The reference's frame-sampling rule (merv-reference.md §2.4, §5.3): decode {@code K =
+ * The reference's frame-sampling rule (docs/reference.md §2.4, §5.3): decode {@code K =
  * max(num_frames)} evenly spaced frames once; encoder {@code i} then takes every
  * {@code K / num_frames[i]}-th decoded frame starting at 0.
  */

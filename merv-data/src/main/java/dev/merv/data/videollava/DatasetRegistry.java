@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The reference's dataset configs (merv-reference.md §1.5): per dataset type, the JSON file and the
+ * The reference's dataset configs (docs/reference.md §1.5): per dataset type, the JSON file and the
  * media root of each stage, both relative to {@code dataset_root_dir} (default {@code data/}).
  */
 public final class DatasetRegistry {

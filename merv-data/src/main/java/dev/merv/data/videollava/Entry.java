@@ -4,7 +4,7 @@ import dev.merv.core.text.Turn;
 import java.util.List;
 
 /**
- * One parsed Video-LLaVA row (merv-reference.md §5.2).
+ * One parsed Video-LLaVA row (docs/reference.md §5.2).
  *
  * @param index position in the JSON array
  * @param turns the conversation, alternating human/gpt, starting with human

@@ -27,7 +27,7 @@ class EntryParserTest {
         assertThat(i.kind()).isEqualTo(Entry.Kind.IMAGE);
         assertThat(i.isImage()).isTrue();
 
-        // both keys: the video wins, is_image stays true (merv-reference.md §5.2)
+        // both keys: the video wins, is_image stays true (docs/reference.md §5.2)
         Entry both = EntryParser.parse("{\"image\": \"a.jpg\", \"video\": \"b.mp4\", " + CONV + "}", 0, Stage.FINETUNE, "f");
         assertThat(both.kind()).isEqualTo(Entry.Kind.VIDEO);
         assertThat(both.mediaPath()).isEqualTo("b.mp4");

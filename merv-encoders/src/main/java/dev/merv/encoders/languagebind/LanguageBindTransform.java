@@ -8,7 +8,7 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * LanguageBind's own clip transform (merv-reference.md §2.3), unlike every other encoder's: the
+ * LanguageBind's own clip transform (docs/reference.md §2.3), unlike every other encoder's: the
  * whole clip is scaled by 1/255 and normalised (OpenAI CLIP mean/std for LanguageBind) first, then resized so
  * the short side is {@code size} with torch's bilinear interpolation ({@code align_corners=False},
  * no antialias, on the normalised floats), centre-cropped (offsets rounded half-to-even, as Python's

@@ -4,7 +4,7 @@ import dev.merv.core.catalog.PromptFormat;
 
 /**
  * Accumulates a conversation in one family's template, turn by turn, as the reference's prompt builders
- * do (merv-reference.md §4.2). Turns alternate {@code human}, {@code gpt}, starting with {@code human}.
+ * do (docs/reference.md §4.2). Turns alternate {@code human}, {@code gpt}, starting with {@code human}.
  */
 public abstract class PromptBuilder {
 

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Conversation encoding exactly as the reference's datasets do it (merv-reference.md §4.3-4.4).
+ * Conversation encoding exactly as the reference's datasets do it (docs/reference.md §4.3-4.4).
  *
  * <p>Finetune: every turn's string from the prompt builder is right-stripped and tokenised on its own,
  * special tokens (BOS) only on turn 0; human-turn tokens get label -100, gpt-turn tokens (their closing

@@ -10,8 +10,8 @@ import java.util.List;
 
 /**
  * Test stand-in for the LLM module's pipeline: the reference's Pure prompt format
- * (merv-reference.md §4.2) with per-turn tokenisation and masking (§4.3) and the align caption
- * encoding (§4.4) over {@link WordTokenizer}.
+ * (docs/reference.md §4.2) with per-turn tokenisation and masking (docs/reference.md §4.3) and the align caption
+ * encoding (docs/reference.md §4.4) over {@link WordTokenizer}.
  */
 public final class PureTextPipeline implements TextPipeline {
 
