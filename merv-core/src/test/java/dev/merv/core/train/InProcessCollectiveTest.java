@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.merv.core.testing.ReplicaThreads;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
@@ -22,33 +20,23 @@ import org.junit.jupiter.api.Test;
 class InProcessCollectiveTest {
 
     static final int N = 3;
-    ExecutorService pool;
+    ReplicaThreads pool;
     NDManager m;
 
     @BeforeEach
     void setUp() {
-        pool = Executors.newFixedThreadPool(N);
+        pool = new ReplicaThreads(N, 30);
         m = NDManager.newBaseManager();
     }
 
     @AfterEach
     void tearDown() {
-        pool.shutdownNow();
+        pool.close();
         m.close();
     }
 
-    /** Runs {@code body(rank)} on N threads and returns their results by rank. */
     <T> List<T> onAll(IntFunction<T> body) throws Exception {
-        List<Future<T>> fs = new ArrayList<>();
-        for (int r = 0; r < N; r++) {
-            final int rank = r;
-            fs.add(pool.submit(() -> body.apply(rank)));
-        }
-        List<T> out = new ArrayList<>();
-        for (Future<T> f : fs) {
-            out.add(f.get(30, TimeUnit.SECONDS));
-        }
-        return out;
+        return pool.onAll(body);
     }
 
     /** Rank r's array: {@code r * 10 + i} for i in [0, n). */

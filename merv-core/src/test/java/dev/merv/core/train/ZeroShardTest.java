@@ -8,16 +8,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.merv.core.nn.Param;
+import dev.merv.core.testing.ReplicaThreads;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,32 +33,23 @@ class ZeroShardTest {
     static final List<String> NAMES = List.of("w", "b", "dead.weight");
     static final List<long[]> SHAPES = List.of(new long[] {3, 2}, new long[] {3}, new long[] {2, 2});
 
-    ExecutorService pool;
+    ReplicaThreads pool;
     NDManager m;
 
     @BeforeEach
     void setUp() {
-        pool = Executors.newFixedThreadPool(REPLICAS);
+        pool = new ReplicaThreads(REPLICAS, 60);
         m = NDManager.newBaseManager();
     }
 
     @AfterEach
     void tearDown() {
-        pool.shutdownNow();
+        pool.close();
         m.close();
     }
 
     <T> List<T> onAll(IntFunction<T> body) throws Exception {
-        List<Future<T>> fs = new ArrayList<>();
-        for (int r = 0; r < REPLICAS; r++) {
-            final int rank = r;
-            fs.add(pool.submit(() -> body.apply(rank)));
-        }
-        List<T> out = new ArrayList<>();
-        for (Future<T> f : fs) {
-            out.add(f.get(60, TimeUnit.SECONDS));
-        }
-        return out;
+        return pool.onAll(body);
     }
 
     static float initial(int tensor, int i) {
