@@ -4,6 +4,7 @@ import dev.merv.core.testing.standin.TinyLm;
 import dev.merv.core.testing.standin.TinyBatch;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.merv.core.model.Precision;
 import dev.merv.core.nn.Param;
@@ -47,6 +48,7 @@ class Bf16TrainingTest {
         }
         double[] lf;
         double[] lb;
+        Map<String, float[]> published = new LinkedHashMap<>();
         try (Trainer<TinyBatch> t = TrainerTesting.trainer(f, TrainerTesting.source())) {
             lf = TrainerTesting.losses(t.run());
         }
@@ -55,6 +57,9 @@ class Bf16TrainingTest {
             lb = TrainerTesting.losses(h);
             for (Map.Entry<String, Param> e : t.model(0).parameters().entrySet()) {
                 assertThat(Torch.dtype(e.getValue().get())).as(e.getKey()).isEqualTo(ScalarType.BFLOAT16);
+                if (e.getValue().trainable()) {
+                    published.put(e.getKey(), Torch.toFloatArray(e.getValue().get()));
+                }
             }
         }
         Map<String, float[]> initial = initialWeights();
@@ -75,6 +80,20 @@ class Bf16TrainingTest {
             }
             assertThat(d[0]).as("step %d moves the fp32 masters", k + 1).isPositive();
             assertThat(d[1]).as("step %d: bf16 displacement relative error", k + 1).isLessThan(TRACKING);
+        }
+        // the forward's bf16 copies are the last step's masters, rounded: a run that keeps stepping the masters but
+        // never republishes them (the forward stays on the initial weights) tracks the masters within TRACKING
+        Map<String, float[]> last = bf16.get(STEPS - 1);
+        assertThat(published.keySet()).isEqualTo(last.keySet());
+        for (String n : last.keySet()) {
+            assertThat(published.get(n)).as("%s: bf16 compute copy of the final masters", n).containsExactly(bf16(last.get(n)));
+        }
+    }
+
+    /** {@code x} rounded to bf16 (by torch's cast, as the trainer publishes the masters), back in fp32. */
+    static float[] bf16(float[] x) {
+        try (NDManager m = NDManager.newBaseManager(); NDArray a = m.create(x); NDArray b = Torch.copy(a, ScalarType.BFLOAT16)) {
+            return Torch.toFloatArray(b);
         }
     }
 
