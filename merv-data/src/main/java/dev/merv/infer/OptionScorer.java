@@ -45,8 +45,33 @@ public final class OptionScorer {
 
     private OptionScorer() {}
 
-    /** The index of the best candidate per question. */
+    /** The index of the best candidate per question (the first of equal scores). */
     public static int[] choose(Merv merv, List<Question> questions, Path mediaRoot, Path workDir, int maxLength)
+            throws IOException {
+        float[][] scores = scoreEach(merv, questions, mediaRoot, workDir, maxLength);
+        int[] chosen = new int[scores.length];
+        for (int q = 0; q < scores.length; q++) {
+            chosen[q] = best(scores[q]);
+        }
+        return chosen;
+    }
+
+    /** The index of the highest score, the first of equal ones. */
+    public static int best(float[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Per question, the summed log-probability of each candidate as the assistant's reply (see {@link #scores}),
+     * each question's candidates in one batch through the data path training uses.
+     */
+    public static float[][] scoreEach(Merv merv, List<Question> questions, Path mediaRoot, Path workDir, int maxLength)
             throws IOException {
         Files.createDirectories(workDir);
         Path json = workDir.resolve("mcq_rows.json");
@@ -79,7 +104,7 @@ public final class OptionScorer {
             inputs.add(EncoderInput.of(e));
         }
         long padId = merv.llm().text().tokenizer().padId();
-        int[] chosen = new int[questions.size()];
+        float[][] scored = new float[questions.size()][];
         try (VideoLlavaDataset ds = VideoLlavaDataset.open(new DatasetRegistry.DatasetFiles(json, mediaRoot, Stage.FINETUNE))) {
             SampleBuilder builder = new SampleBuilder(ds, new SampleText(merv.llm().text(), Stage.FINETUNE, maxLength), inputs,
                     new VideoDecoder(), new SampleBuilder.Options(0, false, true));
@@ -98,19 +123,12 @@ public final class OptionScorer {
                 row += n;
                 try (NDManager m = NDManager.newBaseManager(merv.device()); var ng = Torch.noGrad()) {
                     MervBatch batch = collator.collate(samples, m);
-                    float[] scores = logLikelihoods(merv, batch);
-                    int best = 0;
-                    for (int i = 1; i < n; i++) {
-                        if (scores[i] > scores[best]) {
-                            best = i;
-                        }
-                    }
-                    chosen[q] = best;
+                    scored[q] = logLikelihoods(merv, batch);
                     batch.close();
                 }
             }
         }
-        return chosen;
+        return scored;
     }
 
     /**

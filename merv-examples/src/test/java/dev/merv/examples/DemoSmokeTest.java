@@ -10,6 +10,7 @@ import dev.merv.data.synth.SynthDataset;
 import dev.merv.examples.demo.Demo;
 import dev.merv.core.model.Precision;
 import dev.merv.infer.MervInference;
+import dev.merv.infer.OptionScorer;
 import dev.merv.core.weights.BackboneWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,14 +84,37 @@ class DemoSmokeTest {
                 if (want < 0) {
                     continue;
                 }
-                asked++;
                 int got = model.chooseOption(heldBack.resolve(o.get("video").getAsString()),
                         conv.get(0).getAsJsonObject().get("value").getAsString(), List.of(SynthDataset.COLOURS));
+                assertThat(r.after().chosen()[asked]).as("question %d: after training, the checkpoint's choice", asked)
+                        .isEqualTo(got);
+                asked++;
                 right += got == want ? 1 : 0;
             }
         }
         assertThat(asked).isEqualTo(HELD_BACK);
         assertThat(r.accuracyAfter()).as("the trained checkpoint's own answers").isEqualTo(right / (double) asked);
+
+        // "before" and "after" are two models: the accuracies come from their own scores, and training moved the
+        // held-back scores (a demo that scored one model twice, or reported one number as both, has equal scores)
+        double moved = 0;
+        for (Demo.Scored s : List.of(r.before(), r.after())) {
+            assertThat(s.chosen()).hasSize(HELD_BACK);
+            for (int q = 0; q < HELD_BACK; q++) {
+                assertThat(s.scores()[q]).hasSize(SynthDataset.COLOURS.length);
+                assertThat(s.chosen()[q]).isEqualTo(OptionScorer.best(s.scores()[q]));
+            }
+            assertThat(s.right()).isBetween(0, HELD_BACK);
+        }
+        assertThat(r.accuracyBefore()).isEqualTo(r.before().accuracy());
+        assertThat(r.accuracyAfter()).isEqualTo(r.after().accuracy());
+        for (int q = 0; q < HELD_BACK; q++) {
+            for (int c = 0; c < SynthDataset.COLOURS.length; c++) {
+                moved = Math.max(moved, Math.abs(r.after().scores()[q][c] - r.before().scores()[q][c]));
+            }
+        }
+        System.out.printf(Locale.ROOT, "DemoSmokeTest: largest change of a held-back candidate's score %.4f nats%n", moved);
+        assertThat(moved).as("largest change of a held-back score by training (nats)").isGreaterThan(0.01);
 
         assertThat(r.plot()).isRegularFile();
         assertThat(line.group(6)).isEqualTo(r.plot().toString());

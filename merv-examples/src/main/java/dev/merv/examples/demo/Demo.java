@@ -35,13 +35,24 @@ public final class Demo {
         }
     }
 
-    /** What the demo measured; {@code plot} is null when this machine cannot draw charts (no fonts). */
+    /**
+     * What the demo measured; {@code plot} is null when this machine cannot draw charts (no fonts).
+     * {@code before} / {@code after}: each held-back question's candidate scores (summed log-probabilities) by the
+     * model before and after training, from which the accuracies are computed.
+     */
     public record Result(double accuracyBefore, double accuracyAfter, int questions, double firstLoss, double lastLoss,
-            Path plot) {
+            Path plot, Scored before, Scored after) {
         public String line() {
             return String.format(Locale.ROOT, "demo: accuracy before %.0f%% after %.0f%% on %d held-back questions, loss %.3f -> %.3f, plot %s",
                     100 * accuracyBefore, 100 * accuracyAfter, questions, firstLoss, lastLoss,
                     plot == null ? "none (fonts unavailable)" : plot);
+        }
+    }
+
+    /** One model's answers to the held-back questions: per question the candidates' scores and the chosen index. */
+    public record Scored(float[][] scores, int[] chosen, int right) {
+        public double accuracy() {
+            return chosen.length == 0 ? 0 : right / (double) chosen.length;
         }
     }
 
@@ -65,7 +76,7 @@ public final class Demo {
         System.out.println("demo: writing merv-tiny's random backbones (HF layout) under " + weights);
         TinyBackbones.write(weights, s.seed());
 
-        double[] acc = new double[2];
+        Scored[] scored = new Scored[2];
         TrainingResult result = Training.builder("merv-tiny")
                 .stage(Stage.FINETUNE)
                 .datasetRoot(data)
@@ -74,8 +85,8 @@ public final class Demo {
                 .maxSteps(s.steps()).warmupRatio(0.05).learningRate(s.learningRate())
                 .seed((int) s.seed()).devices("cpu").saveEvery(s.steps())
                 .loaderThreads(s.threads())
-                .beforeTraining(merv -> acc[0] = accuracy(merv, questions, held.root(), out.resolve("eval-before"), "before"))
-                .afterTraining(merv -> acc[1] = accuracy(merv, questions, held.root(), out.resolve("eval-after"), "after"))
+                .beforeTraining(merv -> scored[0] = score(merv, questions, held.root(), out.resolve("eval-before"), "before"))
+                .afterTraining(merv -> scored[1] = score(merv, questions, held.root(), out.resolve("eval-after"), "after"))
                 .build()
                 .run();
         List<Double> steps = new ArrayList<>();
@@ -95,7 +106,8 @@ public final class Demo {
         }
         System.out.printf(Locale.ROOT, "demo: trained %d steps in %.0f s (run dir %s)%n", result.steps().size(),
                 (System.nanoTime() - t0) / 1e9, result.runDir());
-        return new Result(acc[0], acc[1], questions.size(), result.meanLossOfFirst(10), result.meanLossOfLast(10), plot);
+        return new Result(scored[0].accuracy(), scored[1].accuracy(), questions.size(), result.meanLossOfFirst(10),
+                result.meanLossOfLast(10), plot, scored[0], scored[1]);
     }
 
     /** One colour question per held-back video, the five colours as candidates. */
@@ -119,19 +131,21 @@ public final class Demo {
         return qs;
     }
 
-    static double accuracy(Merv merv, List<OptionScorer.Question> qs, Path mediaRoot, Path work, String when) {
+    static Scored score(Merv merv, List<OptionScorer.Question> qs, Path mediaRoot, Path work, String when) {
         try {
-            int[] chosen = OptionScorer.choose(merv, qs, mediaRoot, work, merv.config().llmMaxLength());
+            float[][] scores = OptionScorer.scoreEach(merv, qs, mediaRoot, work, merv.config().llmMaxLength());
+            int[] chosen = new int[qs.size()];
             int ok = 0;
             for (int i = 0; i < qs.size(); i++) {
+                chosen[i] = OptionScorer.best(scores[i]);
                 if (chosen[i] == qs.get(i).answer()) {
                     ok++;
                 }
             }
-            double acc = qs.isEmpty() ? 0 : ok / (double) qs.size();
+            Scored s = new Scored(scores, chosen, ok);
             System.out.printf(Locale.ROOT, "demo: %s training, %d/%d held-back colour questions right (%.0f%%)%n", when, ok,
-                    qs.size(), 100 * acc);
-            return acc;
+                    qs.size(), 100 * s.accuracy());
+            return s;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
