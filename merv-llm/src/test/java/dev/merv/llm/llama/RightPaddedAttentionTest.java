@@ -35,13 +35,14 @@ class RightPaddedAttentionTest {
             long[] shape = f.io("input.input_ids", m).getShape().getShape();
             int b = (int) shape[0];
             int t = (int) shape[1];
-            // row r keeps its first len[r] tokens (all of row 0, ever fewer below), the rest is padding
+            // row r keeps its first len[r] tokens (ever fewer down the batch, every row padded whatever the fixture's
+            // batch size), the rest is padding
             int[] len = new int[b];
             boolean[] mask = new boolean[b * t];
             long[] labels = new long[b * t];
             long[] padded = ids.clone();
             for (int r = 0; r < b; r++) {
-                len[r] = Math.max(2, t - r * Math.max(1, t / (b + 1)));
+                len[r] = Math.max(2, t - (r + 1) * Math.max(1, t / (b + 1)));
                 for (int j = 0; j < t; j++) {
                     int k = r * t + j;
                     mask[k] = j < len[r];
