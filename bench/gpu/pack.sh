@@ -11,7 +11,8 @@
 #                                 of merv's forward+backward decoder-stack benchmark
 #   merv.tar.xz                   merv's classes, their runtime dependencies without the 110 MB
 #                                 pytorch-native-cpu (and DJL's prebuilt JNI: the kit rebuilds it), test
-#                                 classes, the golden fixtures, JUnit's console launcher; jars stored
+#                                 classes, the golden fixtures, the docs (for the doc-vs-code tests),
+#                                 libjpeg and lcms2 (native/), JUnit's console launcher; jars stored
 #                                 uncompressed so that xz packs them (smaller than deflate)
 #   jre.tar.xz                    a jlink'd Java 17 runtime (TOOLS/make-jre.sh)
 #   djl/build-djl-jni.sh, djl/djl-jni-src/   DJL 0.36's JNI sources and the script that rebuilds
@@ -142,6 +143,16 @@ cp "$ROOT/bench/gpu/train_step.py" "$ROOT/bench/gpu/lora_step.py" "$ROOT/bench/g
   "$ROOT/bench/gpu/run.sh" "$PACK/"
 chmod +x "$PACK/run.sh"
 printf '%s\n' "${MODULES[@]}" > "$STAGE/merv/modules.txt"
+# the docs, for the tests that check a doc against the code (run.sh passes -Dmerv.docs)
+cp -r "$ROOT/docs" "$STAGE/merv/docs"
+# system libraries the runtime's image decoders link to (Debian's JDK links libjpeg and lcms2 dynamically; a
+# machine with only torch may lack them: the sid rehearsal root has no libjpeg). run.sh puts them last on
+# LD_LIBRARY_PATH, so a machine's own copies win.
+mkdir -p "$STAGE/merv/native"
+for lib in libjpeg.so.62 liblcms2.so.2; do
+  p=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+  if [ -n "$p" ]; then cp -L "$p" "$STAGE/merv/native/$lib"; else log "no $lib here: JPEG stills need it on the GPU machine"; fi
+done
 
 log "compressing merv.tar.xz ..."
 tar -C "$STAGE" -cf - merv | xz -T0 -6 > "$PACK/merv.tar.xz"

@@ -174,6 +174,8 @@ done
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 
 M=$WORK/merv
+# libjpeg / lcms2 for the runtime's image decoders where this machine has none (pack.sh)
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$M/native"
 TESTDIRS=""
 MAINDIRS=""
 while read -r m; do
@@ -183,7 +185,7 @@ done < "$M/modules.txt"
 CP="$TESTDIRS:$MAINDIRS:$M/lib/*"
 JOPTS=(-Xmx${MERV_KIT_XMX:-8g} -XX:+UseParallelGC -Djava.awt.headless=true -Dai.djl.offline=true
   -Dai.djl.default_engine=PyTorch -Dai.djl.pytorch.num_threads="$THREADS" -Dai.djl.pytorch.num_interop_threads=1
-  -Dmerv.fixtures="$M/fixtures" -Djna.tmpdir="$WORK/jna" -Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils=error)
+  -Dmerv.fixtures="$M/fixtures" -Dmerv.docs="$M/docs" -Djna.tmpdir="$WORK/jna" -Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils=error)
 mkdir -p "$WORK/jna"
 
 # junit NAME [launcher options]: one console-launcher run, XML into RESULTS/junit-NAME

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merv.core.config.ModelRegistry;
 import dev.merv.core.torch.ScalarType;
+import dev.merv.core.testing.RepoDocs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,9 +25,7 @@ import org.junit.jupiter.api.Test;
 class CatalogDocsTest {
 
     private static Path docs(String name) {
-        Path base = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
-        Path p = base.resolveSibling("docs").resolve(name);
-        return Files.exists(p) ? p : base.resolve("docs").resolve(name);
+        return RepoDocs.file(name);
     }
 
     @Test

@@ -8,7 +8,6 @@ import dev.merv.core.model.Precision;
 import dev.merv.core.weights.SafeTensors;
 import dev.merv.train.TinySetup;
 import dev.merv.train.TrainingResult;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,8 +96,7 @@ class CacheBuildTest {
     }
 
     private static Process child(Path videollava, Path weights, Path cache, long shardBytes) throws Exception {
-        String cp = "target/test-classes" + File.pathSeparator + "target/classes" + File.pathSeparator
-                + Files.readString(Path.of("target/consumer.classpath"), StandardCharsets.UTF_8).trim();
+        String cp = System.getProperty("java.class.path"); // this JVM's own: Maven's test classpath, or the GPU kit's
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         return new ProcessBuilder(java.toString(), "-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
                 "-cp", cp, CacheBuildProcess.class.getName(), videollava.toString(), weights.toString(), cache.toString(),

@@ -229,8 +229,7 @@ class FeatureCacheTest {
     }
 
     private static Process child(Path dir, String name, int count, long shardBytes, long maxBytes) throws IOException {
-        String cp = "target/test-classes" + java.io.File.pathSeparator + "target/classes" + java.io.File.pathSeparator
-                + Files.readString(Path.of("target/consumer.classpath"), StandardCharsets.UTF_8).trim();
+        String cp = System.getProperty("java.class.path"); // this JVM's own: Maven's test classpath, or the GPU kit's
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         return new ProcessBuilder(java.toString(), "-Xmx512m", "-Dai.djl.offline=true", "-cp", cp,
                 CacheWriterProcess.class.getName(), dir.toString(), name, Integer.toString(count), Long.toString(shardBytes),

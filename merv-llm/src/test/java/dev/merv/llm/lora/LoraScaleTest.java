@@ -11,6 +11,7 @@ import dev.merv.core.train.MemoryPlan;
 import dev.merv.core.train.TrainConfig;
 import dev.merv.llm.llama.LlamaConfig;
 import dev.merv.llm.llama.LlamaModel;
+import dev.merv.core.testing.RepoDocs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -106,8 +107,7 @@ class LoraScaleTest {
                         p.optimizerStateBytes() / 1e9, p.total() / 1e9));
             }
         }
-        Path base = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
-        Path file = base.resolveSibling("docs").resolve("gpus.md");
+        Path file = RepoDocs.file("gpus.md");
         String md = Files.readString(file, StandardCharsets.UTF_8);
         Matcher mt = Pattern.compile("(<!-- lora:memory -->\\n)(.*?)(<!-- /lora:memory -->)", Pattern.DOTALL).matcher(md);
         assertThat(mt.find()).as(file + " has the lora:memory markers").isTrue();
