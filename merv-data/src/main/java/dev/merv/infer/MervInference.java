@@ -663,9 +663,7 @@ public final class MervInference implements AutoCloseable {
                 return OptionScorer.choose(merv, List.of(q), root == null ? work : root, work,
                         merv.config().llmMaxLength())[0];
             } finally {
-                try (var s = Files.walk(work)) {
-                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
+                dev.merv.core.io.FileTrees.delete(work);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

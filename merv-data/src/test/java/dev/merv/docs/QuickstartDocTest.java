@@ -48,7 +48,10 @@ class QuickstartDocTest {
         assertThat(rc).as("javac of the quickstart block:%n%s", diagnostics).isZero();
 
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        // the quickstart writes into a temp dir of its own: here, under the test's, which JUnit removes
+        Path scratch = Files.createDirectories(tmp.resolve("java-tmp"));
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx4g", "-Dai.djl.offline=true",
+                "-Djava.io.tmpdir=" + scratch,
                 "-Dai.djl.pytorch.num_threads=" + System.getProperty("ai.djl.pytorch.num_threads", "1"),
                 "-cp", classes + File.pathSeparator + libraryClasspath, "LibraryQuickstart"));
         Path log = tmp.resolve("quickstart.log");

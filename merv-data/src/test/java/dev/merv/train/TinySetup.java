@@ -1,5 +1,6 @@
 package dev.merv.train;
 
+import dev.merv.core.io.FileTrees;
 import dev.merv.build.TinyBackbones;
 import dev.merv.core.weights.BackboneWeights;
 import dev.merv.data.synth.SynthDataset;
@@ -7,8 +8,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * merv-tiny's random backbones (HF layout) and a small synthetic Video-LLaVA dataset, written once per JVM
@@ -50,10 +49,6 @@ public record TinySetup(Path root, Path weightsDir, Path dataRoot, Path videolla
     }
 
     static void delete(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            // best effort at JVM exit
-        }
+        FileTrees.deleteBestEffort(root);
     }
 }

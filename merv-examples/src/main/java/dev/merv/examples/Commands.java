@@ -2,6 +2,7 @@ package dev.merv.examples;
 
 import dev.merv.build.MervModels;
 import dev.merv.build.TinyBackbones;
+import dev.merv.core.io.FileTrees;
 import dev.merv.core.catalog.Catalog;
 import dev.merv.core.config.ConfigCli;
 import dev.merv.core.config.ConfigValidator;
@@ -528,20 +529,28 @@ final class Commands {
             encoders.add(EncoderInput.of(EncoderRegistry.create(m.videoBackboneIds().get(i), EncoderRegistry.Options.of(m, i))));
         }
         Path tokenizer;
+        Path scratch = null;
         if (f.has("weights_root")) {
             tokenizer = MervModels.tokenizerDir(m.llmBackboneId(), BackboneWeights.root(f.path("weights_root")));
         } else {
             System.err.println("data bench: tokenizing with the bundled Llama-2 tokenizer (--weights_root DIR uses "
                     + m.llmBackboneId() + "'s own)");
-            tokenizer = BundledTokenizers.copyTo(BundledTokenizers.LLAMA2, Files.createTempDirectory("merv-bench-tokenizer"));
+            scratch = Files.createTempDirectory("merv-bench-tokenizer");
+            tokenizer = BundledTokenizers.copyTo(BundledTokenizers.LLAMA2, scratch);
         }
-        TextPipeline text = LlmRegistry.text(m.llmBackboneId(), tokenizer, LlmRegistry.Options.PARITY);
-        DataBench.LoaderSettings s = new DataBench.LoaderSettings(f.getInt("samples", 64),
-                f.getInt("threads", Math.max(1, Runtime.getRuntime().availableProcessors())), f.getInt("batch", 4),
-                f.getLong("seed", 7), true, VideoDecoder.Options.defaults());
-        try (VideoLlavaDataset ds = VideoLlavaDataset.open(DatasetRegistry.inVideoLlavaDir(f.path("root"),
-                Stage.parse(f.get("stage", "finetune"))))) {
-            System.out.println(DataBench.loader(ds, text, encoders, s).line());
+        try {
+            TextPipeline text = LlmRegistry.text(m.llmBackboneId(), tokenizer, LlmRegistry.Options.PARITY);
+            DataBench.LoaderSettings s = new DataBench.LoaderSettings(f.getInt("samples", 64),
+                    f.getInt("threads", Math.max(1, Runtime.getRuntime().availableProcessors())), f.getInt("batch", 4),
+                    f.getLong("seed", 7), true, VideoDecoder.Options.defaults());
+            try (VideoLlavaDataset ds = VideoLlavaDataset.open(DatasetRegistry.inVideoLlavaDir(f.path("root"),
+                    Stage.parse(f.get("stage", "finetune"))))) {
+                System.out.println(DataBench.loader(ds, text, encoders, s).line());
+            }
+        } finally {
+            if (scratch != null) {
+                FileTrees.delete(scratch);
+            }
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package dev.merv.examples;
 
+import dev.merv.core.io.FileTrees;
 import dev.merv.core.train.StepRecord;
 import dev.merv.data.synth.SynthDataset;
 import dev.merv.build.TinyBackbones;
@@ -8,7 +9,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -81,13 +81,6 @@ record TinyRun(Path root, Path weights, Path data, Path videollava, Path runRoot
     }
 
     static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            // best effort at JVM exit
-        }
+        FileTrees.deleteBestEffort(root);
     }
 }

@@ -1,5 +1,6 @@
 package dev.merv.llm;
 
+import dev.merv.core.io.FileTrees;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -280,12 +281,8 @@ public final class TrainStepBench {
         return 3.0 * (layers * (proj + ffn + attn) + head);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+    private static void deleteTree(Path dir) {
+        FileTrees.delete(dir);
     }
 
     private static Map<String, String> parse(String[] args) {

@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.io.FileTrees;
 import dev.merv.core.io.AtomicFiles;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -205,7 +206,7 @@ public final class Checkpoints {
         Path tmp = runDir.resolve("checkpoints").resolve(TMP_PREFIX + name);
         try {
             hook("begin", tmp);
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
             Files.createDirectories(tmp);
         } catch (IOException | UncheckedIOException e) {
             abandon(tmp);
@@ -307,7 +308,7 @@ public final class Checkpoints {
             for (Path p : list(dir)) {
                 if (step(p) == state.step()) {
                     Path aside = dir.resolve(OLD_PREFIX + p.getFileName());
-                    deleteTree(aside);
+                    FileTrees.delete(aside);
                     Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE);
                     old.add(aside);
                 }
@@ -715,7 +716,7 @@ public final class Checkpoints {
                 continue;
             }
             try {
-                deleteTree(p);
+                FileTrees.delete(p);
             } catch (UncheckedIOException e) {
                 System.err.println("checkpoints: could not delete the old checkpoint " + p + " (" + e.getCause()
                         + "); it is kept");
@@ -747,22 +748,9 @@ public final class Checkpoints {
         }
     }
 
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir, e);
-        }
-    }
-
     private static void deleteQuietly(Path dir) {
         try {
-            deleteTree(dir);
+            FileTrees.delete(dir);
         } catch (UncheckedIOException e) {
             System.err.println("checkpoints: could not remove " + dir + " (" + e.getCause() + ")");
         }

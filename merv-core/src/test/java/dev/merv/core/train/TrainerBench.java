@@ -1,5 +1,6 @@
 package dev.merv.core.train;
 
+import dev.merv.core.io.FileTrees;
 import dev.merv.core.testing.standin.TinyLm;
 import dev.merv.core.testing.standin.TinyBatch;
 import dev.merv.core.testing.standin.TinySource;
@@ -97,7 +98,7 @@ public final class TrainerBench {
                     + " checkpoint %.1f MB%n", torchPlain.get("peak_rss_mb").getAsDouble(),
                     torchRecompute.get("peak_rss_mb").getAsDouble());
         }
-        Checkpoints.deleteTree(tmp);
+        FileTrees.delete(tmp);
         System.exit(0);
     }
 

@@ -1,5 +1,6 @@
 package dev.merv.llm.lora;
 
+import dev.merv.core.io.FileTrees;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -25,7 +26,6 @@ import dev.merv.core.train.TrainableModel;
 import dev.merv.llm.llama.Llama;
 import dev.merv.llm.llama.LlamaModel;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -316,11 +316,7 @@ public final class LoraStepBench {
     }
 
     private static void deleteTree(Path root) {
-        try (var s = Files.walk(root)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            // a temp directory; best effort
-        }
+        FileTrees.deleteBestEffort(root);
     }
 
     private static Map<String, String> parse(String[] args) {
