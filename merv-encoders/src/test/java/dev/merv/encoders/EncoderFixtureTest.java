@@ -122,6 +122,32 @@ class EncoderFixtureTest {
         }
     }
 
+    /**
+     * A frozen forward leaves nothing behind: every array it makes lives in the caller's scope, none in the manager
+     * that holds the weights (a kernel reshaped or a position table expanded "from the weight" would land there and
+     * grow native memory by one copy per step: the soak found three such).
+     */
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"siglip-tiny", "dinov2-tiny", "languagebind-video-tiny", "hiera-video-tiny", "vivit-tiny"})
+    void encodeLeavesNothingInTheWeightsManager(String name) {
+        try (Fixture fx = Fixture.open(name); NDManager m = Fixture.newManager()) {
+            Run run = build(fx, m);
+            // fp32, then bf16 (its own kernels: patch embeddings as one matmul)
+            for (ScalarType t : new ScalarType[] {ScalarType.FLOAT32, ScalarType.BFLOAT16}) {
+                run.encoder().castTo(t, m);
+                int before = m.getManagedArrays().size();
+                for (int i = 0; i < 3; i++) {
+                    try (Torch.GradMode g = Torch.noGrad(); NDManager step = m.newSubManager()) {
+                        NDArray x = fx.ioFloat(run.inputName(), step);
+                        run.encoder().encode(t == ScalarType.FLOAT32 ? x : Torch.copy(x, t));
+                    }
+                }
+                assertEquals(before, m.getManagedArrays().size(), name + ": arrays left in the weights' manager by 3 "
+                        + t + " forwards");
+            }
+        }
+    }
+
     /** Builds the fixture's encoder from its config.json and loads its model.safetensors. */
     private static Run build(Fixture fx, NDManager m) {
         String name = fx.name();
