@@ -28,6 +28,31 @@ public class LlmFixtureTest {
         return model;
     }
 
+    /**
+     * Forwards leave no array in the manager holding the weights (fp32 and bf16 weights), after the first one has
+     * built what the model caches (the rotary tables): everything else lives in the caller's scope.
+     */
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
+    void forwardLeavesNothingInTheWeightsManager(String name) {
+        for (ScalarType t : new ScalarType[] {ScalarType.FLOAT32, ScalarType.BFLOAT16}) {
+            try (Fixture f = Fixture.open(name); NDManager m = Fixture.newManager()) {
+                LlamaModel model = build(f, m, t);
+                int before = -1;
+                for (int i = 0; i < 4; i++) {
+                    if (i == 1) {
+                        before = m.getManagedArrays().size();
+                    }
+                    try (Torch.GradMode g = Torch.noGrad(); NDManager step = m.newSubManager()) {
+                        model.forward(model.embed(f.io("input.input_ids", step)), f.io("input.attention_mask", step), null, null);
+                    }
+                }
+                assertThat(m.getManagedArrays().size()).as("%s: arrays left in the weights' manager by 3 %s forwards", name, t)
+                        .isEqualTo(before);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"llama2-tiny", "llama3-tiny", "qwen2-tiny"})
     void logitsLossAndGradsMatch(String name) {
