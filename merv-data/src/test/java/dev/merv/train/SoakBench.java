@@ -24,11 +24,9 @@ import java.util.Map;
  * 2-core machine.
  *
  * <pre>
- *   ./mvnw -o -q -pl merv-data -am test-compile
- *   java -Dai.djl.pytorch.num_threads=1 -cp merv-data/target/test-classes:merv-data/target/classes:\
- *       merv-core/target/classes:merv-core/target/test-classes:merv-encoders/target/classes:\
- *       merv-llm/target/classes:$(external dependencies) dev.merv.train.SoakBench \
- *       [--steps 10000] [--every 500] [--resume_at 5000] [--sample 100] [--warmup 1000] [--out DIR]
+ *   ./mvnw -o -q -pl merv-data -am test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/soak.cp
+ *   java -Xmx2g -cp "merv-data/target/test-classes:merv-data/target/classes:$(cat /tmp/soak.cp)" \
+ *       dev.merv.train.SoakBench [--steps 10000] [--every 500] [--resume_at 5000] [--sample 100] [--warmup 1000] [--out DIR]
  * </pre>
  */
 public final class SoakBench {
