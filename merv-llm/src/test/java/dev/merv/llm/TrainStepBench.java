@@ -1,5 +1,6 @@
 package dev.merv.llm;
 
+import dev.merv.core.config.Flags;
 import dev.merv.core.io.FileTrees;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -30,7 +31,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -173,21 +173,21 @@ public final class TrainStepBench {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> a = parse(args);
-        String deviceSpec = a.getOrDefault("device", "cpu");
-        Precision precision = Precision.parse(a.getOrDefault("dtype", "bf16"));
-        int layers = Integer.parseInt(a.getOrDefault("layers", "2"));
-        int hidden = Integer.parseInt(a.getOrDefault("hidden", "256"));
-        int heads = Integer.parseInt(a.getOrDefault("heads", "8"));
-        int kvHeads = Integer.parseInt(a.getOrDefault("kv-heads", Integer.toString(heads)));
-        int mlp = Integer.parseInt(a.getOrDefault("mlp", Integer.toString(hidden * 11 / 4)));
-        int vocab = Integer.parseInt(a.getOrDefault("vocab", "1024"));
-        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "256"));
-        int visual = Integer.parseInt(a.getOrDefault("visual", "16"));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
-        String modes = a.getOrDefault("modes", "recompute,plain");
+        Flags a = Flags.parse("TrainStepBench", args, List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "batch", "seq", "visual", "steps", "warmup", "modes"));
+        String deviceSpec = a.get("device", "cpu");
+        Precision precision = Precision.parse(a.get("dtype", "bf16"));
+        int layers = a.getInt("layers", 2);
+        int hidden = a.getInt("hidden", 256);
+        int heads = a.getInt("heads", 8);
+        int kvHeads = a.getInt("kv_heads", heads);
+        int mlp = a.getInt("mlp", hidden * 11 / 4);
+        int vocab = a.getInt("vocab", 1024);
+        int batch = a.getInt("batch", 1);
+        int seq = a.getInt("seq", 256);
+        int visual = a.getInt("visual", 16);
+        int steps = a.getInt("steps", 5);
+        int warmup = a.getInt("warmup", 2);
+        String modes = a.get("modes", "recompute,plain");
         Device device = Devices.parse(deviceSpec).get(0);
         long[] baseline = device.isGpu() ? Cuda.memoryInfo(device.getDeviceId()) : null;
 
@@ -285,14 +285,4 @@ public final class TrainStepBench {
         FileTrees.delete(dir);
     }
 
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> out = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --key value pairs, got " + String.join(" ", args));
-            }
-            out.put(args[i].substring(2), args[++i]);
-        }
-        return out;
-    }
 }

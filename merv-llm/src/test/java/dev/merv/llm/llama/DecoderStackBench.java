@@ -7,14 +7,14 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.merv.core.config.Flags;
 import dev.merv.core.model.LanguageModel;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
 import dev.merv.core.train.Devices;
+import java.util.List;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Forward + backward of a stack of Llama decoder layers (merv's {@link LlamaModel} layers: RMSNorm,
@@ -36,18 +36,18 @@ public final class DecoderStackBench {
     private DecoderStackBench() {}
 
     public static void main(String[] args) {
-        Map<String, String> a = parse(args);
-        String deviceSpec = a.getOrDefault("device", "cpu");
-        ScalarType dtype = ScalarType.parse(a.getOrDefault("dtype", "bf16"));
-        int layers = Integer.parseInt(a.getOrDefault("layers", "2"));
-        int hidden = Integer.parseInt(a.getOrDefault("hidden", "256"));
-        int heads = Integer.parseInt(a.getOrDefault("heads", "8"));
-        int kvHeads = Integer.parseInt(a.getOrDefault("kv-heads", Integer.toString(heads)));
-        int mlp = Integer.parseInt(a.getOrDefault("mlp", Integer.toString(hidden * 11 / 4)));
-        int batch = Integer.parseInt(a.getOrDefault("batch", "2"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "128"));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
+        Flags a = Flags.parse("DecoderStackBench", args, List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "batch", "seq", "steps", "warmup"));
+        String deviceSpec = a.get("device", "cpu");
+        ScalarType dtype = ScalarType.parse(a.get("dtype", "bf16"));
+        int layers = a.getInt("layers", 2);
+        int hidden = a.getInt("hidden", 256);
+        int heads = a.getInt("heads", 8);
+        int kvHeads = a.getInt("kv_heads", heads);
+        int mlp = a.getInt("mlp", hidden * 11 / 4);
+        int batch = a.getInt("batch", 2);
+        int seq = a.getInt("seq", 128);
+        int steps = a.getInt("steps", 5);
+        int warmup = a.getInt("warmup", 2);
         Device device = Devices.parse(deviceSpec).get(0);
 
         try (NDManager m = NDManager.newBaseManager(device)) {
@@ -119,14 +119,4 @@ public final class DecoderStackBench {
         return 3.0 * layers * (proj + ffn + attn);
     }
 
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> out = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --key value pairs, got " + String.join(" ", args));
-            }
-            out.put(args[i].substring(2), args[++i]);
-        }
-        return out;
-    }
 }

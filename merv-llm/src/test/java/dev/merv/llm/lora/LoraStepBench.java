@@ -1,5 +1,6 @@
 package dev.merv.llm.lora;
 
+import dev.merv.core.config.Flags;
 import dev.merv.core.io.FileTrees;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -30,7 +31,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -140,22 +140,22 @@ public final class LoraStepBench {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> a = parse(args);
-        String deviceSpec = a.getOrDefault("device", "cpu");
-        int layers = Integer.parseInt(a.getOrDefault("layers", "32"));
-        int hidden = Integer.parseInt(a.getOrDefault("hidden", "4096"));
-        int heads = Integer.parseInt(a.getOrDefault("heads", "32"));
-        int kvHeads = Integer.parseInt(a.getOrDefault("kv-heads", Integer.toString(heads)));
-        int mlp = Integer.parseInt(a.getOrDefault("mlp", "11008"));
-        int vocab = Integer.parseInt(a.getOrDefault("vocab", "32000"));
-        int seq = Integer.parseInt(a.getOrDefault("seq", "3072"));
-        int batch = Integer.parseInt(a.getOrDefault("batch", "1"));
-        int r = Integer.parseInt(a.getOrDefault("r", "128"));
-        double alpha = Double.parseDouble(a.getOrDefault("alpha", Integer.toString(2 * r)));
-        int steps = Integer.parseInt(a.getOrDefault("steps", "5"));
-        int warmup = Integer.parseInt(a.getOrDefault("warmup", "2"));
-        double peakTflops = Double.parseDouble(a.getOrDefault("peak-tflops", "0"));
-        Precision precision = Precision.parse(a.getOrDefault("dtype", "bf16"));
+        Flags a = Flags.parse("LoraStepBench", args, List.of("device", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "seq", "batch", "r", "alpha", "steps", "warmup", "peak_tflops", "dtype"));
+        String deviceSpec = a.get("device", "cpu");
+        int layers = a.getInt("layers", 32);
+        int hidden = a.getInt("hidden", 4096);
+        int heads = a.getInt("heads", 32);
+        int kvHeads = a.getInt("kv_heads", heads);
+        int mlp = a.getInt("mlp", 11008);
+        int vocab = a.getInt("vocab", 32000);
+        int seq = a.getInt("seq", 3072);
+        int batch = a.getInt("batch", 1);
+        int r = a.getInt("r", 128);
+        double alpha = a.getDouble("alpha", 2 * r);
+        int steps = a.getInt("steps", 5);
+        int warmup = a.getInt("warmup", 2);
+        double peakTflops = a.getDouble("peak_tflops", 0);
+        Precision precision = Precision.parse(a.get("dtype", "bf16"));
         Device device = Devices.parse(deviceSpec).get(0);
         LoraConfig lora = LoraConfig.of(r, alpha);
 
@@ -319,14 +319,4 @@ public final class LoraStepBench {
         FileTrees.deleteBestEffort(root);
     }
 
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> out = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("expected --key value pairs, got " + String.join(" ", args));
-            }
-            out.put(args[i].substring(2), args[++i]);
-        }
-        return out;
-    }
 }
