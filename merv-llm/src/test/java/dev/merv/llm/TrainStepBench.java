@@ -12,7 +12,6 @@ import dev.merv.core.model.MaskLayout;
 import dev.merv.core.model.Precision;
 import dev.merv.core.nn.Param;
 import dev.merv.core.torch.Cuda;
-import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Transfers;
 import dev.merv.core.train.BatchPlan;
 import dev.merv.core.train.BatchSource;
@@ -59,8 +58,8 @@ public final class TrainStepBench {
 
     private TrainStepBench() {}
 
-    /** The bench's micro-batch: ids and labels on the replica's device. */
-    record Batch(NDArray ids, NDArray labels, long tokens, int rows, NDManager manager) implements MicroBatch {
+    /** The bench's micro-batch: ids and labels on the replica's device (LoraStepBench's too). */
+    public record Batch(NDArray ids, NDArray labels, long tokens, int rows, NDManager manager) implements MicroBatch {
         @Override
         public int samples() {
             return rows;
@@ -78,10 +77,10 @@ public final class TrainStepBench {
     }
 
     /** The decoder as the trainer's model: the whole causal LM, also layer by layer for recomputation. */
-    static final class LlamaTrainable implements TrainableModel<Batch> {
+    public static final class LlamaTrainable implements TrainableModel<Batch> {
         private final LlamaModel llm;
 
-        LlamaTrainable(LlamaModel llm) {
+        public LlamaTrainable(LlamaModel llm) {
             this.llm = llm;
         }
 
@@ -129,14 +128,14 @@ public final class TrainStepBench {
     }
 
     /** Random token rows, the same every step; the first {@code visual} positions and the first are unsupervised. */
-    static final class Source implements BatchSource<Batch> {
+    public static final class Source implements BatchSource<Batch> {
         final long[] ids;
         final long[] labels;
         final int rows;
         final int seq;
         final long tokens;
 
-        Source(int rows, int seq, int vocab, int visual) {
+        public Source(int rows, int seq, int vocab, int visual) {
             this.rows = rows;
             this.seq = seq;
             Random r = new Random(1);
@@ -165,15 +164,10 @@ public final class TrainStepBench {
         }
     }
 
-    /** Thrown by the step listener after the last timed step: ends the run before its final checkpoint. */
-    private static final class Done extends RuntimeException {
-        Done() {
-            super(null, null, false, false);
-        }
-    }
 
     public static void main(String[] args) throws IOException {
-        Flags a = Flags.parse("TrainStepBench", args, List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "batch", "seq", "visual", "steps", "warmup", "modes"));
+        Flags a = Flags.parse("TrainStepBench", args,
+                List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "batch", "seq", "visual", "steps", "warmup", "modes"));
         String deviceSpec = a.get("device", "cpu");
         Precision precision = Precision.parse(a.get("dtype", "bf16"));
         int layers = a.getInt("layers", 2);
@@ -208,6 +202,7 @@ public final class TrainStepBench {
             c.recompute = recompute;
             c.console = false;
             c.saveCheckpointAfter = Long.MAX_VALUE;
+            c.checkpointAtEnd = false; // the timed steps are the bench, not the state they leave
             List<StepRecord> records = new ArrayList<>();
             long formula;
             try (Trainer<Batch> trainer = new Trainer<>(c, (rank, d, manager) -> {
@@ -221,22 +216,14 @@ public final class TrainStepBench {
                 return new LlamaTrainable(llm);
             }, source, null)) {
                 formula = trainer.memoryFormula();
-                trainer.onStep(r -> {
-                    records.add(r);
-                    if (!Double.isFinite(r.loss())) {
-                        throw new IllegalStateException("non-finite loss at step " + r.step());
-                    }
-                    if (records.size() == warmup + steps) {
-                        throw new Done();
-                    }
-                });
-                try {
-                    trainer.run();
-                } catch (Done expected) {
-                    // every timed step ran; the end-of-run checkpoint is not part of the bench
-                }
+                records.addAll(trainer.run());
             } finally {
                 deleteTree(runs);
+            }
+            for (StepRecord r : records) {
+                if (!Double.isFinite(r.loss())) {
+                    throw new IllegalStateException("non-finite loss at step " + r.step());
+                }
             }
             double[] ms = records.subList(warmup, records.size()).stream().mapToDouble(r -> r.stepTimeS() * 1e3).toArray();
             double[] sorted = ms.clone();

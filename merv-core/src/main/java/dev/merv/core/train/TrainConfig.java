@@ -64,6 +64,12 @@ public final class TrainConfig {
     public long saveCheckpointAfter = 512;
     /** {@code --keep_checkpoints}: newest checkpoints kept (0 = keep all). */
     public int keepCheckpoints = 3;
+    /**
+     * Write a checkpoint when the run ends (at {@code max_steps}, the last epoch or {@link #stopAfterSteps}) if the
+     * last step has none yet. Off only for benchmarks and dry runs, whose state nobody resumes: a 7B-shaped
+     * benchmark's closing checkpoint would cost more than its timed steps.
+     */
+    public boolean checkpointAtEnd = true;
     /** {@code --resume}: continue from the run directory's newest intact checkpoint (never, required, auto). */
     public Resume resume = Resume.NEVER;
     /** {@code --resume_from_checkpoint}: continue from this checkpoint directory. */

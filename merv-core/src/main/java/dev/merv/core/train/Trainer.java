@@ -274,7 +274,7 @@ public final class Trainer<B extends MicroBatch> implements AutoCloseable {
                     checkpointOrStop(false);
                 }
             }
-            if (lastCheckpointStep != globalStep) {
+            if (cfg.checkpointAtEnd && lastCheckpointStep != globalStep) {
                 checkpointOrStop(true);
             }
         }

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * When checkpoints are written, as the reference writes them: every {@code save_checkpoint_after} steps, at the
- * end of every epoch when {@code max_steps} is unset, and at the end; a checkpoint written at an epoch's end
- * resumes into the next epoch exactly.
+ * end of every epoch when {@code max_steps} is unset, and at the end (unless {@code checkpointAtEnd} is off, as
+ * benchmarks set it); a checkpoint written at an epoch's end resumes into the next epoch exactly.
  */
 class EpochCheckpointTest {
 
@@ -62,5 +62,16 @@ class EpochCheckpointTest {
         }
         assertThat(names(root.resolve("steps"))).containsExactly("step-000005-epoch-00", "step-000010-epoch-01",
                 "step-000015-epoch-01", "step-000016-epoch-01");
+    }
+
+    @Test
+    void withoutTheClosingCheckpointOnlyTheIntervals() {
+        TrainConfig c = cfg("bench", 16, 1);
+        c.checkpointAtEnd = false;
+        try (Trainer<TinyBatch> t = TrainerTesting.trainer(c, TrainerTesting.source())) {
+            assertThat(t.run()).hasSize(16);
+        }
+        assertThat(names(root.resolve("bench"))).containsExactly("step-000005-epoch-00", "step-000010-epoch-01",
+                "step-000015-epoch-01");
     }
 }

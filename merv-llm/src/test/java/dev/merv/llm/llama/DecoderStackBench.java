@@ -36,7 +36,8 @@ public final class DecoderStackBench {
     private DecoderStackBench() {}
 
     public static void main(String[] args) {
-        Flags a = Flags.parse("DecoderStackBench", args, List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "batch", "seq", "steps", "warmup"));
+        Flags a = Flags.parse("DecoderStackBench", args,
+                List.of("device", "dtype", "layers", "hidden", "heads", "kv_heads", "mlp", "batch", "seq", "steps", "warmup"));
         String deviceSpec = a.get("device", "cpu");
         ScalarType dtype = ScalarType.parse(a.get("dtype", "bf16"));
         int layers = a.getInt("layers", 2);

@@ -4,26 +4,17 @@ import dev.merv.core.config.Flags;
 import dev.merv.core.io.FileTrees;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.merv.core.config.LoraConfig;
-import dev.merv.core.model.LanguageModel;
 import dev.merv.core.model.Precision;
-import dev.merv.core.nn.Param;
 import dev.merv.core.torch.ScalarType;
 import dev.merv.core.torch.Torch;
-import dev.merv.core.train.BatchPlan;
-import dev.merv.core.train.BatchSource;
-import dev.merv.core.train.CausalLmLoss;
 import dev.merv.core.train.Devices;
-import dev.merv.core.train.LossSum;
 import dev.merv.core.train.MemoryPlan;
-import dev.merv.core.train.MicroBatch;
 import dev.merv.core.train.StepRecord;
 import dev.merv.core.train.TrainConfig;
 import dev.merv.core.train.Trainer;
-import dev.merv.core.train.TrainableModel;
+import dev.merv.llm.TrainStepBench;
 import dev.merv.llm.llama.Llama;
 import dev.merv.llm.llama.LlamaModel;
 import java.io.IOException;
@@ -33,8 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -66,81 +55,9 @@ public final class LoraStepBench {
 
     private LoraStepBench() {}
 
-    /** Random ids, every position supervised. */
-    record Batch(NDArray ids, long tokens, int rows, NDManager manager) implements MicroBatch {
-        @Override
-        public int samples() {
-            return rows;
-        }
-
-        @Override
-        public long supervisedTokens() {
-            return tokens;
-        }
-
-        @Override
-        public void close() {
-            manager.close();
-        }
-    }
-
-    /** The decoder as the trainer's model: LM loss over the batch's own ids, layer-wise for recomputation. */
-    static final class Model implements TrainableModel<Batch> {
-        final LlamaModel llm;
-        Batch current;
-
-        Model(LlamaModel llm) {
-            this.llm = llm;
-        }
-
-        @Override
-        public Map<String, Param> parameters() {
-            return llm.namedParameters();
-        }
-
-        @Override
-        public LossSum forward(Batch b) {
-            NDArray logits = llm.forward(llm.embed(b.ids()), null, null, null);
-            return CausalLmLoss.sum(logits, b.ids());
-        }
-
-        @Override
-        public Layered<Batch> layered() {
-            return new Layered<>() {
-                @Override
-                public Prefix prefix(Batch b) {
-                    current = b;
-                    NDArray h = llm.embed(b.ids());
-                    return new Prefix(h, llm.prepare(null, null, null, (int) h.getShape().get(1)));
-                }
-
-                @Override
-                public int numLayers() {
-                    return llm.numLayers();
-                }
-
-                @Override
-                public NDArray layer(int index, NDArray hidden, LanguageModel.LayerContext ctx) {
-                    return llm.layer(index, hidden, ctx);
-                }
-
-                @Override
-                public LossSum head(NDArray hidden, LanguageModel.LayerContext ctx, Batch b) {
-                    return CausalLmLoss.sum(llm.head(hidden), b.ids());
-                }
-            };
-        }
-    }
-
-    /** Thrown from the step listener after the last timed step: ends the run before its closing checkpoint. */
-    private static final class Done extends RuntimeException {
-        Done() {
-            super(null, null, false, false);
-        }
-    }
-
     public static void main(String[] args) throws IOException {
-        Flags a = Flags.parse("LoraStepBench", args, List.of("device", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "seq", "batch", "r", "alpha", "steps", "warmup", "peak_tflops", "dtype"));
+        Flags a = Flags.parse("LoraStepBench", args,
+                List.of("device", "layers", "hidden", "heads", "kv_heads", "mlp", "vocab", "seq", "batch", "r", "alpha", "steps", "warmup", "peak_tflops", "dtype"));
         String deviceSpec = a.get("device", "cpu");
         int layers = a.getInt("layers", 32);
         int hidden = a.getInt("hidden", 4096);
@@ -166,34 +83,20 @@ public final class LoraStepBench {
         c.devices = deviceSpec;
         c.globalBatchSize = batch;
         c.perDeviceBatchSize = batch;
-        c.maxSteps = warmup + steps + 1;
+        c.maxSteps = warmup + steps;
         c.learningRate = 2e-4;
         c.warmupRatio = 0;
         c.precision = precision;
         c.recompute = true;
         c.console = false;
         c.saveCheckpointAfter = Long.MAX_VALUE;
+        c.checkpointAtEnd = false; // the timed steps are the bench, not the state they leave
 
-        BatchSource<Batch> source = new BatchSource<>() {
-            @Override
-            public long stepsPerEpoch(int epoch, BatchPlan plan) {
-                return c.maxSteps;
-            }
-
-            @Override
-            public Batch load(int epoch, long step, int rank, int micro, BatchPlan plan, NDManager manager) {
-                Random rnd = new Random(step * 31 + micro);
-                long[] ids = new long[batch * seq];
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = 1 + rnd.nextInt(vocab - 1);
-                }
-                NDManager m = manager.newSubManager();
-                return new Batch(m.create(ids, new Shape(batch, seq)), (long) batch * (seq - 1), batch, m);
-            }
-        };
+        // the training-step bench's rows, every position but the first supervised
+        TrainStepBench.Source source = new TrainStepBench.Source(batch, seq, vocab, 0);
 
         long[] counts = new long[2];
-        Trainer.ReplicaFactory<Batch> factory = (rank, dev, manager) -> {
+        Trainer.ReplicaFactory<TrainStepBench.Batch> factory = (rank, dev, manager) -> {
             LlamaModel llm = Llama.builder().modelType("llama").vocabSize(vocab).hiddenSize(hidden).intermediateSize(mlp)
                     .numLayers(layers).numHeads(heads).numKvHeads(kvHeads).ropeTheta(10000)
                     .maxPositionEmbeddings(Math.max(4096, seq)).build("lora-step-bench", manager);
@@ -216,7 +119,7 @@ public final class LoraStepBench {
             llm.setTrainable(false);
             adapters.parameters().values().forEach(p -> p.setTrainable(true));
             counts[1] = adapters.parameterCount();
-            return new Model(llm);
+            return new TrainStepBench.LlamaTrainable(llm);
         };
 
         double[] ms = new double[steps];
@@ -236,7 +139,7 @@ public final class LoraStepBench {
         long formula;
         double lastLoss;
         List<Double> losses = new ArrayList<>();
-        try (Trainer<Batch> t = new Trainer<>(c, factory, source, null)) {
+        try (Trainer<TrainStepBench.Batch> t = new Trainer<>(c, factory, source, null)) {
             formula = t.memoryFormula();
             long before = usedBytes(device);
             t.onStep(rec -> {
@@ -249,15 +152,8 @@ public final class LoraStepBench {
                 if (i >= 0 && i < steps) {
                     ms[(int) i] = rec.stepTimeS() * 1e3;
                 }
-                if (i == steps - 1) {
-                    throw new Done();
-                }
             });
-            try {
-                t.run();
-            } catch (Done done) {
-                // the timed steps are over; the closing checkpoint is not part of the bench
-            }
+            t.run();
         } finally {
             polling.set(false);
             deleteTree(root);
