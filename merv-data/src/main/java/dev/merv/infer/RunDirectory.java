@@ -146,73 +146,48 @@ public record RunDirectory(Path dir, Layout layout, ModelConfig model, long seed
     public Weights openWeights() {
         if (layout == Layout.REFERENCE) {
             ReferenceCheckpoint ck = ReferenceCheckpoint.open(checkpoint);
-            return new Weights() {
-                @Override
-                public Set<String> modules() {
-                    return ck.modules();
-                }
-
-                @Override
-                public Set<String> names() {
-                    return ck.names();
-                }
-
-                @Override
-                public TensorInfo info(String name) {
-                    return ck.info(name);
-                }
-
-                @Override
-                public NDArray load(String name, NDManager manager, ScalarType as) {
-                    return ck.load(name, manager, as);
-                }
-
-                @Override
-                public String describe() {
-                    return ck.describe();
-                }
-
-                @Override
-                public void close() {
-                    ck.close();
-                }
-            };
+            return weights(ck, ck.modules(), ck::close);
         }
         SafeTensors st = SafeTensors.open(checkpoint);
+        Set<String> modules = new LinkedHashSet<>();
+        for (String n : st.names()) {
+            int dot = n.indexOf('.');
+            modules.add(dot < 0 ? n : n.substring(0, dot));
+        }
+        return weights(st, modules, st::close);
+    }
+
+    /** Either checkpoint layout as {@link Weights}: its tensors, its top-level modules and how to close it. */
+    private static Weights weights(WeightSource source, Set<String> modules, Runnable close) {
         return new Weights() {
             @Override
             public Set<String> modules() {
-                Set<String> out = new LinkedHashSet<>();
-                for (String n : st.names()) {
-                    int dot = n.indexOf('.');
-                    out.add(dot < 0 ? n : n.substring(0, dot));
-                }
-                return out;
+                return modules;
             }
 
             @Override
             public Set<String> names() {
-                return st.names();
+                return source.names();
             }
 
             @Override
             public TensorInfo info(String name) {
-                return st.info(name);
+                return source.info(name);
             }
 
             @Override
             public NDArray load(String name, NDManager manager, ScalarType as) {
-                return st.load(name, manager, as);
+                return source.load(name, manager, as);
             }
 
             @Override
             public String describe() {
-                return st.describe();
+                return source.describe();
             }
 
             @Override
             public void close() {
-                st.close();
+                close.run();
             }
         };
     }
